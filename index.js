@@ -1,0 +1,227 @@
+'use strict'
+
+// The public front of weak-tracker. The native part (src/, loaded through the generated
+// binding.js) keeps the books: one weak reference per tracked object and a live count per call
+// site. This file owns the behaviour: argument checks, origins, the EventEmitter, `refs`.
+
+const { EventEmitter } = require('node:events')
+const { inspect } = require('node:util')
+const { NativeTracker } = require('./binding.js')
+
+// Frames captured first: the caller's own frame is almost always among them.
+const SHALLOW_FRAMES = 4
+// Frames captured when the shallow ones are all library code, to find the app beneath it.
+const DEEP_FRAMES = 200
+
+function returnCallSites(_error, callSites) {
+  return callSites
+}
+
+// The call sites above `below`, at most `limit` of them, whatever the app has set
+// `Error.stackTraceLimit` and `Error.prepareStackTrace` to; both are left exactly as they were,
+// own property or not.
+function callSites(limit, below) {
+  const hadLimit = Object.hasOwn(Error, 'stackTraceLimit')
+  const savedLimit = Error.stackTraceLimit
+  const hadPrepare = Object.hasOwn(Error, 'prepareStackTrace')
+  const savedPrepare = Error.prepareStackTrace
+  Error.stackTraceLimit = limit
+  Error.prepareStackTrace = returnCallSites
+  try {
+    const holder = {}
+    Error.captureStackTrace(holder, below)
+    const sites = holder.stack
+    return Array.isArray(sites) ? sites : []
+  } finally {
+    if (hadLimit) Error.stackTraceLimit = savedLimit
+    else delete Error.stackTraceLimit
+    if (hadPrepare) Error.prepareStackTrace = savedPrepare
+    else delete Error.prepareStackTrace
+  }
+}
+
+// A frame that can name the line of code that made an object: it has a file, and the file is not
+// one of Node's own (`node:internal/...`).
+function isCodeFrame(site) {
+  const file = site.getFileName()
+  return typeof file === 'string' && !file.startsWith('node:') && !site.isNative()
+}
+
+function isLibraryFile(file) {
+  return file.includes('/node_modules/') || file.includes('\\node_modules\\')
+}
+
+// The trimmed stack line of the first caller frame outside node_modules, or of the outermost
+// captured code frame when every one is inside node_modules.
+function originOf(below) {
+  let sites = callSites(SHALLOW_FRAMES, below)
+  for (let pass = 0; pass < 2; pass++) {
+    let outermost = null
+    for (const site of sites) {
+      if (!isCodeFrame(site)) continue
+      if (!isLibraryFile(site.getFileName())) return `at ${site}`
+      outermost = site
+    }
+    if (sites.length < SHALLOW_FRAMES || pass === 1) {
+      if (outermost !== null) return `at ${outermost}`
+      break
+    }
+    sites = callSites(DEEP_FRAMES, below)
+  }
+  return sites.length > 0 ? `at ${sites[sites.length - 1]}` : 'at <anonymous>'
+}
+
+// Node's own wording for ERR_INVALID_ARG_TYPE (lib/internal/errors.js).
+function describeReceived(value) {
+  if (value == null) return String(value)
+  if (typeof value === 'function' && value.name) return `function ${value.name}`
+  if (typeof value === 'object') {
+    if (value.constructor?.name) return `an instance of ${value.constructor.name}`
+    return inspect(value, { depth: -1 })
+  }
+  let shown = inspect(value, { colors: false })
+  if (shown.length > 28) shown = `${shown.slice(0, 25)}...`
+  return `type ${typeof value} (${shown})`
+}
+
+function invalidArgType(name, expected, value, caller) {
+  const error = new TypeError(
+    `The "${name}" argument must be of type ${expected}. Received ${describeReceived(value)}`,
+  )
+  error.code = 'ERR_INVALID_ARG_TYPE'
+  Error.captureStackTrace(error, caller)
+  return error
+}
+
+// Sets an own property even when the name is `__proto__`.
+function define(target, name, value) {
+  if (name === '__proto__') {
+    Object.defineProperty(target, name, { value, enumerable: true, writable: true, configurable: true })
+  } else {
+    target[name] = value
+  }
+}
+
+function rethrow(error) {
+  throw error
+}
+
+class WeakTracker extends EventEmitter {
+  #native
+  // Per site id: its key and origin. JavaScript keeps them so that `refs` and events need no
+  // strings from native code.
+  #keys = []
+  #origins = []
+  // key -> origin -> site id: the cache that lets `track` cross into Rust with a number.
+  #ids = new Map()
+  #flushing = false
+
+  constructor() {
+    super()
+    this.#native = new NativeTracker(this, WeakTracker.#onCollected)
+  }
+
+  // Called by the native canary's finalizer, after a garbage collection that may have freed
+  // tracked objects. Module-level, so the native side holds no closure over a tracker.
+  static #onCollected(tracker) {
+    tracker.#flush()
+  }
+
+  track(key, obj) {
+    if (typeof key !== 'string') throw invalidArgType('key', 'string', key, this.track)
+    if ((typeof obj !== 'object' || obj === null) && typeof obj !== 'function') {
+      throw invalidArgType('obj', 'object', obj, this.track)
+    }
+    const origin = originOf(this.track)
+    this.#native.track(this.#siteId(key, origin), obj)
+    this.emit('ref', key, origin)
+  }
+
+  get refs() {
+    const native = this.#native
+    native.sweep()
+    const counts = native.counts()
+    const refs = {}
+    const byKey = new Map()
+    for (let id = 0; id < counts.length; id++) {
+      const count = counts[id]
+      if (count === 0) continue
+      const key = this.#keys[id]
+      let entry = byKey.get(key)
+      if (entry === undefined) {
+        entry = { _total: 0 }
+        byKey.set(key, entry)
+        define(refs, key, entry)
+      }
+      entry._total += count
+      define(entry, this.#origins[id], count)
+    }
+    return refs
+  }
+
+  #siteId(key, origin) {
+    let byOrigin = this.#ids.get(key)
+    if (byOrigin === undefined) {
+      byOrigin = new Map()
+      this.#ids.set(key, byOrigin)
+    }
+    let id = byOrigin.get(origin)
+    if (id === undefined) {
+      id = this.#native.intern(key, origin)
+      byOrigin.set(origin, id)
+      this.#keys[id] = key
+      this.#origins[id] = origin
+    }
+    return id
+  }
+
+  // Delivers a `'gc'` event per collected object found so far, then forgets call sites with
+  // nothing left alive. A listener that throws does not stop the others: its error is rethrown
+  // on its own, as an uncaught exception unless the app handles it.
+  #flush() {
+    if (this.#flushing) return
+    this.#flushing = true
+    try {
+      const native = this.#native
+      native.sweep()
+      const collected = native.drain()
+      for (let i = 0; i < collected.length; i++) {
+        const id = collected[i]
+        try {
+          this.emit('gc', this.#keys[id], this.#origins[id])
+        } catch (error) {
+          process.nextTick(rethrow, error)
+        }
+      }
+      for (const id of native.releaseIdle()) this.#forget(id)
+    } finally {
+      this.#flushing = false
+    }
+  }
+
+  #forget(id) {
+    const key = this.#keys[id]
+    const byOrigin = this.#ids.get(key)
+    byOrigin.delete(this.#origins[id])
+    if (byOrigin.size === 0) this.#ids.delete(key)
+    this.#keys[id] = undefined
+    this.#origins[id] = undefined
+  }
+}
+
+// `WeakTracker()` and `new WeakTracker()` both make an independent tracker, and `instanceof` works.
+function createWeakTracker() {
+  return new WeakTracker()
+}
+createWeakTracker.prototype = WeakTracker.prototype
+
+let shared = null
+
+// The tracker shared by everything in this thread that requires weak-tracker.
+function weakTracker() {
+  shared ??= new WeakTracker()
+  return shared
+}
+
+module.exports = weakTracker
+module.exports.WeakTracker = createWeakTracker

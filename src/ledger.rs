@@ -1,0 +1,298 @@
+//! The books of one tracker: which handles are watched, under which site, and what was collected.
+//!
+//! Generic over the handle `H` so that it runs without Node-API: the facade stores weak
+//! references, the tests store plain values with a liveness flag.
+
+use crate::sites::{SiteId, Sites};
+
+/// Reasons a call into the ledger is refused. All of them are caller mistakes that the JavaScript
+/// front prevents; the facade turns them into errors rather than panics.
+#[derive(Debug, PartialEq, Eq)]
+pub enum LedgerError {
+    /// The site id was never interned, or was released.
+    UnknownSite(SiteId),
+}
+
+impl std::fmt::Display for LedgerError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::UnknownSite(id) => write!(f, "unknown call site {id}"),
+        }
+    }
+}
+
+impl std::error::Error for LedgerError {}
+
+#[derive(Debug)]
+struct Entry<H> {
+    handle: H,
+    site: SiteId,
+}
+
+/// Tracked handles in tracking order, their sites, and collections not yet handed out.
+#[derive(Debug)]
+pub struct Ledger<H> {
+    sites: Sites,
+    entries: Vec<Entry<H>>,
+    pending: Vec<SiteId>,
+}
+
+impl<H> Default for Ledger<H> {
+    fn default() -> Self {
+        Self {
+            sites: Sites::default(),
+            entries: Vec::new(),
+            pending: Vec::new(),
+        }
+    }
+}
+
+impl<H> Ledger<H> {
+    /// The call sites, for names and counts.
+    pub fn sites(&self) -> &Sites {
+        &self.sites
+    }
+
+    /// The id of `(key, origin)`, interning it if it is new.
+    pub fn intern(&mut self, key: &str, origin: &str) -> SiteId {
+        self.sites.intern(key, origin)
+    }
+
+    /// Starts watching `handle` under `site`. Each call counts once, even for a handle to an object
+    /// that is already watched.
+    pub fn track(&mut self, site: SiteId, handle: H) -> Result<(), LedgerError> {
+        if !self.sites.contains(site) {
+            return Err(LedgerError::UnknownSite(site));
+        }
+        self.sites.add_live(site);
+        self.entries.push(Entry { handle, site });
+        Ok(())
+    }
+
+    /// Number of watched handles not yet seen collected.
+    pub fn live(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Asks `alive` about every watched handle; each one that is not alive leaves the books, is
+    /// given to `release`, and its collection becomes pending. Returns how many were collected.
+    pub fn sweep(
+        &mut self,
+        mut alive: impl FnMut(&H) -> bool,
+        mut release: impl FnMut(H),
+    ) -> usize {
+        let before = self.entries.len();
+        let mut kept = 0;
+        // A hand-written `retain` that can move the dead handle out to `release`.
+        for i in 0..before {
+            if alive(&self.entries[i].handle) {
+                self.entries.swap(kept, i);
+                kept += 1;
+            }
+        }
+        for entry in self.entries.drain(kept..) {
+            self.sites.collect_one(entry.site);
+            self.pending.push(entry.site);
+            release(entry.handle);
+        }
+        before - kept
+    }
+
+    /// Collections counted since the last call, in the order they were found; each is handed out
+    /// exactly once.
+    pub fn drain(&mut self) -> Vec<SiteId> {
+        let pending = std::mem::take(&mut self.pending);
+        for &site in &pending {
+            self.sites.deliver_one(site);
+        }
+        pending
+    }
+
+    /// Releases sites with nothing live and nothing pending; see [`Sites::release_idle`].
+    pub fn release_idle(&mut self) -> Vec<SiteId> {
+        self.sites.release_idle()
+    }
+
+    /// Gives every watched handle to `release` and starts over empty, without counting
+    /// collections: for a tracker that is going away.
+    pub fn clear(&mut self, mut release: impl FnMut(H)) {
+        for entry in std::mem::take(self).entries {
+            release(entry.handle);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::cell::Cell;
+    use std::collections::HashMap;
+    use std::rc::Rc;
+
+    /// A stand-in for a weak reference: the test decides when its object dies.
+    #[derive(Debug, Clone)]
+    struct Handle(Rc<Cell<bool>>);
+
+    impl Handle {
+        fn new() -> Self {
+            Self(Rc::new(Cell::new(true)))
+        }
+        fn alive(&self) -> bool {
+            self.0.get()
+        }
+        fn kill(&self) {
+            self.0.set(false);
+        }
+    }
+
+    fn sweep(ledger: &mut Ledger<Handle>) -> (usize, usize) {
+        let mut released = 0;
+        let collected = ledger.sweep(Handle::alive, |_| released += 1);
+        (collected, released)
+    }
+
+    #[test]
+    fn tracking_counts_per_site_and_the_same_handle_twice_counts_twice() {
+        let mut ledger = Ledger::default();
+        let a = ledger.intern("k", "at a");
+        let b = ledger.intern("k", "at b");
+        let h = Handle::new();
+        ledger.track(a, h.clone()).unwrap();
+        ledger.track(a, h.clone()).unwrap();
+        ledger.track(b, Handle::new()).unwrap();
+        assert_eq!(ledger.sites().live(a), 2);
+        assert_eq!(ledger.sites().live(b), 1);
+        assert_eq!(ledger.live(), 3);
+        h.kill();
+        assert_eq!(sweep(&mut ledger), (2, 2));
+        assert_eq!(ledger.sites().live(a), 0);
+        assert_eq!(ledger.drain(), vec![a, a]);
+        assert_eq!(ledger.drain(), Vec::<SiteId>::new());
+    }
+
+    #[test]
+    fn an_unknown_site_is_refused_and_records_nothing() {
+        let mut ledger = Ledger::default();
+        assert_eq!(
+            ledger.track(7, Handle::new()),
+            Err(LedgerError::UnknownSite(7))
+        );
+        assert_eq!(ledger.live(), 0);
+    }
+
+    #[test]
+    fn a_sweep_keeps_survivors_in_tracking_order() {
+        let mut ledger = Ledger::default();
+        let a = ledger.intern("k", "o");
+        let handles: Vec<_> = (0..6).map(|_| Handle::new()).collect();
+        for h in &handles {
+            ledger.track(a, h.clone()).unwrap();
+        }
+        handles[1].kill();
+        handles[4].kill();
+        sweep(&mut ledger);
+        let order: Vec<_> = ledger.entries.iter().map(|e| Rc::as_ptr(&e.handle.0)).collect();
+        let expected: Vec<_> = [0, 2, 3, 5].iter().map(|&i| Rc::as_ptr(&handles[i].0)).collect();
+        assert_eq!(order, expected);
+    }
+
+    #[test]
+    fn clear_releases_every_handle_and_counts_nothing_as_collected() {
+        let mut ledger = Ledger::default();
+        let a = ledger.intern("k", "o");
+        ledger.track(a, Handle::new()).unwrap();
+        ledger.track(a, Handle::new()).unwrap();
+        let mut released = 0;
+        ledger.clear(|_| released += 1);
+        assert_eq!(released, 2);
+        assert_eq!(ledger.live(), 0);
+        assert!(ledger.drain().is_empty());
+    }
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Track { key: u8, origin: u8 },
+        Kill(usize),
+        Sweep,
+        Drain,
+        Release,
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            4 => (0u8..3, 0u8..3).prop_map(|(key, origin)| Op::Track { key, origin }),
+            3 => any::<usize>().prop_map(Op::Kill),
+            2 => Just(Op::Sweep),
+            1 => Just(Op::Drain),
+            1 => Just(Op::Release),
+        ]
+    }
+
+    proptest! {
+        /// The ledger against a plain model: a list of (name, alive) per tracked object.
+        #[test]
+        fn counts_events_and_releases_agree_with_a_plain_model(ops in proptest::collection::vec(op(), 0..200)) {
+            let mut ledger = Ledger::default();
+            // Model: every tracked object with its name and handle; collected-but-undelivered names.
+            let mut objects: Vec<((String, String), Handle, bool)> = Vec::new();
+            let mut pending: HashMap<(String, String), usize> = HashMap::new();
+            let mut released_total = 0usize;
+            for op in ops {
+                match op {
+                    Op::Track { key, origin } => {
+                        let name = (format!("k{key}"), format!("at o{origin}"));
+                        let site = ledger.intern(&name.0, &name.1);
+                        prop_assert_eq!(ledger.sites().name(site), Some((&*name.0, &*name.1)));
+                        let handle = Handle::new();
+                        ledger.track(site, handle.clone()).unwrap();
+                        objects.push((name, handle, false));
+                    }
+                    Op::Kill(i) => {
+                        if !objects.is_empty() {
+                            let i = i % objects.len();
+                            objects[i].1.kill();
+                        }
+                    }
+                    Op::Sweep => {
+                        let expected = objects.iter().filter(|o| !o.1.alive() && !o.2).count();
+                        let (collected, released) = sweep(&mut ledger);
+                        prop_assert_eq!(collected, expected);
+                        prop_assert_eq!(released, expected);
+                        for o in objects.iter_mut().filter(|o| !o.1.alive() && !o.2) {
+                            o.2 = true;
+                            *pending.entry(o.0.clone()).or_default() += 1;
+                        }
+                    }
+                    Op::Drain => {
+                        let mut got: HashMap<(String, String), usize> = HashMap::new();
+                        for site in ledger.drain() {
+                            let (k, o) = ledger.sites().name(site).expect("pending sites stay interned");
+                            *got.entry((k.to_owned(), o.to_owned())).or_default() += 1;
+                        }
+                        prop_assert_eq!(got, std::mem::take(&mut pending));
+                    }
+                    Op::Release => {
+                        for site in ledger.release_idle() {
+                            prop_assert!(!ledger.sites().contains(site));
+                            released_total += 1;
+                        }
+                    }
+                }
+                // Live counts per name equal the model's objects not yet swept.
+                let mut model: HashMap<(String, String), u32> = HashMap::new();
+                for o in objects.iter().filter(|o| !o.2) {
+                    *model.entry(o.0.clone()).or_default() += 1;
+                }
+                let mut books: HashMap<(String, String), u32> = HashMap::new();
+                for site in ledger.sites().live_ids() {
+                    let (k, o) = ledger.sites().name(site).unwrap();
+                    books.insert((k.to_owned(), o.to_owned()), ledger.sites().live(site));
+                }
+                prop_assert_eq!(books, model);
+                prop_assert!(ledger.sites().capacity() <= 9, "at most 9 distinct names are ever live at once");
+            }
+            let _ = released_total;
+        }
+    }
+}

@@ -1,0 +1,11 @@
+//! weak-tracker: counts live objects per key and per the line of code that made them, with
+//! Node-API weak references so that the counts are exact right after a garbage collection.
+
+mod ledger;
+mod sites;
+mod tracker;
+mod weak;
+
+pub use ledger::{Ledger, LedgerError};
+pub use sites::{SiteId, Sites};
+pub use tracker::NativeTracker;
