@@ -79,9 +79,14 @@ function describeReceived(value) {
     if (value.constructor?.name) return `an instance of ${value.constructor.name}`
     return inspect(value, { depth: -1 })
   }
-  let shown = inspect(value, { colors: false })
-  if (shown.length > 28) shown = `${shown.slice(0, 25)}...`
-  return `type ${typeof value} (${shown})`
+  let inspected
+  if (typeof value === 'string') {
+    inspected = inspect(value.length > 28 ? `${value.slice(0, 25)}...` : value, { colors: false })
+  } else {
+    inspected = inspect(value, { colors: false })
+    if (inspected.length > 28) inspected = `${inspected.slice(0, 25)}...`
+  }
+  return `type ${typeof value} (${inspected})`
 }
 
 function invalidArgType(name, expected, value, caller) {
