@@ -8,9 +8,9 @@ const { EventEmitter } = require('node:events')
 const { inspect } = require('node:util')
 const { NativeTracker } = require('./binding.js')
 
-// Frames captured first: the caller's own frame is almost always among them.
-const SHALLOW_FRAMES = 4
-// Frames captured when the shallow ones are all library code, to find the app beneath it.
+// Frames captured when the caller itself is library code, to find the app beneath it. The first
+// capture takes one frame only: each captured frame costs about as much as a small allocation-heavy
+// function call, and the caller is app code almost always.
 const DEEP_FRAMES = 200
 
 function returnCallSites(_error, callSites) {
@@ -51,23 +51,45 @@ function isLibraryFile(file) {
   return file.includes('/node_modules/') || file.includes('\\node_modules\\')
 }
 
+function isAppFrame(site) {
+  return isCodeFrame(site) && !isLibraryFile(site.getFileName())
+}
+
+// Formatted stack lines by file and by character position in it. Formatting a frame (which looks
+// up the method name on the receiver) costs more than capturing it, and a program tracks from a
+// handful of lines. The first text seen for a position is kept: a position whose function is
+// called with receivers of different classes keeps the first class name.
+const formatted = new Map()
+
+function format(site) {
+  const file = site.getFileName()
+  const position = site.getPosition()
+  let byPosition = formatted.get(file)
+  if (byPosition === undefined) {
+    byPosition = new Map()
+    formatted.set(file, byPosition)
+  }
+  let line = byPosition.get(position)
+  if (line === undefined) {
+    line = `at ${site}`
+    byPosition.set(position, line)
+  }
+  return line
+}
+
 // The trimmed stack line of the first caller frame outside node_modules, or of the outermost
 // captured code frame when every one is inside node_modules.
 function originOf(below) {
-  let sites = callSites(SHALLOW_FRAMES, below)
-  for (let pass = 0; pass < 2; pass++) {
-    let outermost = null
-    for (const site of sites) {
-      if (!isCodeFrame(site)) continue
-      if (!isLibraryFile(site.getFileName())) return `at ${site}`
-      outermost = site
-    }
-    if (sites.length < SHALLOW_FRAMES || pass === 1) {
-      if (outermost !== null) return `at ${outermost}`
-      break
-    }
-    sites = callSites(DEEP_FRAMES, below)
+  const caller = callSites(1, below)[0]
+  if (caller !== undefined && isAppFrame(caller)) return format(caller)
+  const sites = callSites(DEEP_FRAMES, below)
+  let outermost = null
+  for (const site of sites) {
+    if (!isCodeFrame(site)) continue
+    if (!isLibraryFile(site.getFileName())) return format(site)
+    outermost = site
   }
+  if (outermost !== null) return format(outermost)
   return sites.length > 0 ? `at ${sites[sites.length - 1]}` : 'at <anonymous>'
 }
 

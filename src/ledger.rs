@@ -192,8 +192,15 @@ mod tests {
         handles[1].kill();
         handles[4].kill();
         sweep(&mut ledger);
-        let order: Vec<_> = ledger.entries.iter().map(|e| Rc::as_ptr(&e.handle.0)).collect();
-        let expected: Vec<_> = [0, 2, 3, 5].iter().map(|&i| Rc::as_ptr(&handles[i].0)).collect();
+        let order: Vec<_> = ledger
+            .entries
+            .iter()
+            .map(|e| Rc::as_ptr(&e.handle.0))
+            .collect();
+        let expected: Vec<_> = [0, 2, 3, 5]
+            .iter()
+            .map(|&i| Rc::as_ptr(&handles[i].0))
+            .collect();
         assert_eq!(order, expected);
     }
 

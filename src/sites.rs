@@ -94,7 +94,10 @@ impl Sites {
 
     pub(crate) fn add_live(&mut self, id: SiteId) {
         let site = self.site_mut(id);
-        site.live = site.live.checked_add(1).expect("fewer than 2^32 objects per site");
+        site.live = site
+            .live
+            .checked_add(1)
+            .expect("fewer than 2^32 objects per site");
     }
 
     /// Moves one object of `id` from live to pending.
@@ -117,9 +120,7 @@ impl Sites {
     pub fn release_idle(&mut self) -> Vec<SiteId> {
         let mut released = Vec::new();
         for id in std::mem::take(&mut self.emptied) {
-            let idle = self
-                .site(id)
-                .is_some_and(|s| s.live == 0 && s.pending == 0);
+            let idle = self.site(id).is_some_and(|s| s.live == 0 && s.pending == 0);
             if !idle {
                 // Either live again, or still pending and back on the list when delivered.
                 if self.site(id).is_some_and(|s| s.live == 0) {

@@ -1,3 +1,6 @@
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+//! (No unwrap, expect or panic here: every path is reachable from JavaScript.)
+
 //! The Node-API facade: one `NativeTracker` per JavaScript `WeakTracker`, holding a weak reference
 //! per tracked object in a [`Ledger`], and a *canary* that tells whether a garbage collection has
 //! happened since the last sweep.

@@ -1,3 +1,5 @@
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 //! Node-API references that napi-rs v3 has no safe type for: weak references to any object (its
 //! `Ref` is always strong), and finalizers that hand a Rust value back once an object is collected.
 //!
@@ -29,10 +31,8 @@ impl WeakRef {
         let mut raw = ptr::null_mut();
         // SAFETY: `env` is the live environment of the current call and `value` a handle from it;
         // Node-API validates that the value is an object, function or symbol.
-        check(
-            unsafe { sys::napi_create_reference(env, value, 0, &mut raw) },
-            "napi_create_reference",
-        )?;
+        let status = unsafe { sys::napi_create_reference(env, value, 0, &mut raw) };
+        check(status, "napi_create_reference")?;
         Ok(Self(raw))
     }
 
@@ -68,10 +68,8 @@ impl StrongRef {
     pub fn new(env: sys::napi_env, value: sys::napi_value) -> Result<Self> {
         let mut raw = ptr::null_mut();
         // SAFETY: as in `WeakRef::new`.
-        check(
-            unsafe { sys::napi_create_reference(env, value, 1, &mut raw) },
-            "napi_create_reference",
-        )?;
+        let status = unsafe { sys::napi_create_reference(env, value, 1, &mut raw) };
+        check(status, "napi_create_reference")?;
         Ok(Self(raw))
     }
 
@@ -145,10 +143,8 @@ impl ScopeBatch {
     pub fn open(env: sys::napi_env) -> Result<Self> {
         let mut scope = ptr::null_mut();
         // SAFETY: `env` is the live environment of the current call.
-        check(
-            unsafe { sys::napi_open_handle_scope(env, &mut scope) },
-            "napi_open_handle_scope",
-        )?;
+        let status = unsafe { sys::napi_open_handle_scope(env, &mut scope) };
+        check(status, "napi_open_handle_scope")?;
         Ok(Self {
             env,
             scope,
@@ -185,10 +181,8 @@ impl Drop for ScopeBatch {
 pub fn new_object(env: sys::napi_env) -> Result<sys::napi_value> {
     let mut value = ptr::null_mut();
     // SAFETY: `env` is the live environment of the current call.
-    check(
-        unsafe { sys::napi_create_object(env, &mut value) },
-        "napi_create_object",
-    )?;
+    let status = unsafe { sys::napi_create_object(env, &mut value) };
+    check(status, "napi_create_object")?;
     Ok(value)
 }
 
@@ -198,13 +192,9 @@ pub fn call(env: sys::napi_env, function: sys::napi_value, arg: sys::napi_value)
     let mut undefined = ptr::null_mut();
     let mut result = ptr::null_mut();
     // SAFETY: `env` is the live environment; `function` and `arg` are handles of it.
-    check(
-        unsafe { sys::napi_get_undefined(env, &mut undefined) },
-        "napi_get_undefined",
-    )?;
+    let status = unsafe { sys::napi_get_undefined(env, &mut undefined) };
+    check(status, "napi_get_undefined")?;
     // SAFETY: as above; one argument is passed and `argv` points at it.
-    check(
-        unsafe { sys::napi_call_function(env, undefined, function, 1, &arg, &mut result) },
-        "napi_call_function",
-    )
+    let status = unsafe { sys::napi_call_function(env, undefined, function, 1, &arg, &mut result) };
+    check(status, "napi_call_function")
 }
