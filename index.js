@@ -6,7 +6,27 @@
 
 const { EventEmitter } = require('node:events')
 const { inspect } = require('node:util')
-const { NativeTracker } = require('./binding.js')
+const { NativeTracker } = loadBinding()
+
+// The generated loader (binding.js) knows every napi-rs target; this package ships one of them.
+// Say plainly which platform found no binary, rather than napi-rs's generic advice.
+function loadBinding() {
+  try {
+    return require('./binding.js')
+  } catch (cause) {
+    const libc = process.platform === 'linux' ? (process.report?.getReport().header.glibcVersionRuntime ? '-gnu' : '-musl') : ''
+    const target = `${process.platform}-${process.arch}${libc}`
+    const runtime = `Node.js ${process.version}, Node-API ${process.versions.napi}`
+    const message =
+      target === 'linux-x64-gnu'
+        ? `weak-tracker could not load its native binary for ${target} (${runtime}): reinstall the package, or rebuild it with \`npm run build\`.`
+        : `weak-tracker has no native binary for ${target} (${runtime}). The package ships a prebuilt binary ` +
+          'for linux-x64-gnu only; on other platforms build it from source with Rust: clone the repository, then `npm install`.'
+    const error = new Error(message, { cause })
+    error.code = 'ERR_WEAK_TRACKER_NO_BINARY'
+    throw error
+  }
+}
 
 // Frames captured when the caller itself is library code, to find the app beneath it. The first
 // capture takes one frame only: each captured frame costs about as much as a small allocation-heavy

@@ -1,0 +1,47 @@
+'use strict'
+
+const test = require('node:test')
+const assert = require('node:assert/strict')
+const fs = require('node:fs')
+const path = require('node:path')
+const { execFileSync } = require('node:child_process')
+const { packAndInstall, runScenario } = require('../scripts/packaged.js')
+
+// One pack and install for the whole file: it is what a user does once.
+const packed = packAndInstall()
+test.after(() => fs.rmSync(packed.dir, { recursive: true, force: true }))
+
+test('the tarball carries the prebuilt binary, the front, the types, README and licence, and nothing else', () => {
+  assert.deepEqual(packed.files, [
+    'LICENSE',
+    'README.md',
+    'binding.js',
+    'index.d.ts',
+    'index.js',
+    'package.json',
+    'weak-tracker.linux-x64-gnu.node',
+  ])
+})
+
+test('installed from the tarball without scripts or a compiler, it tracks, collects and reports exactly', () => {
+  const out = runScenario(packed.project)
+  assert.equal(out.loadedFrom, path.join(fs.realpathSync(packed.installed), 'index.js'))
+  const origin = Object.keys(out.before.request).find((k) => k !== '_total')
+  assert.match(origin, /^at makeRequests \(.*[/\\]project[/\\]scenario\.js:\d+:\d+\)$/)
+  assert.deepEqual(out.before, { request: { _total: 10, [origin]: 10 } })
+  assert.deepEqual(out.after, { request: { _total: 3, [origin]: 3 } })
+  assert.equal(out.events, 7)
+  assert.deepEqual(out.eventKeys, ['request'])
+  assert.deepEqual(out.eventOrigins, [origin])
+  assert.equal(out.kept, 3)
+})
+
+test('without a binary for the platform, require fails with an error that names the platform', () => {
+  const copy = path.join(packed.dir, 'no-binary')
+  fs.cpSync(packed.installed, copy, { recursive: true })
+  fs.rmSync(path.join(copy, 'weak-tracker.linux-x64-gnu.node'))
+  const script = `try { require(${JSON.stringify(copy)}) } catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message })) }`
+  const out = JSON.parse(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' }))
+  assert.equal(out.code, 'ERR_WEAK_TRACKER_NO_BINARY')
+  assert.match(out.message, /native binary for linux-x64-gnu \(Node\.js v\d+/)
+})

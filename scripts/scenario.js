@@ -1,0 +1,46 @@
+'use strict'
+
+// A user's first program with weak-tracker, run from a project that installed the packed tarball:
+// track, collect, read exact refs, receive 'gc' events. Prints what it saw as JSON.
+
+const weakTracker = require('weak-tracker')
+
+const wt = weakTracker()
+const seen = []
+wt.on('gc', (key, origin) => seen.push([key, origin]))
+
+const kept = []
+function makeRequests() {
+  for (let i = 0; i < 10; i++) {
+    const request = { i }
+    wt.track('request', request)
+    if (i < 3) kept.push(request)
+  }
+}
+makeRequests()
+const before = wt.refs
+global.gc()
+const after = wt.refs
+
+function settle(rounds) {
+  if (seen.length >= 7 || rounds === 0) {
+    const loadedFrom = require.resolve('weak-tracker')
+    process.stdout.write(
+      JSON.stringify({
+        node: process.version,
+        napi: process.versions.napi,
+        loadedFrom,
+        before,
+        after,
+        events: seen.length,
+        eventOrigins: [...new Set(seen.map(([, origin]) => origin))],
+        eventKeys: [...new Set(seen.map(([key]) => key))],
+        kept: kept.length,
+      }),
+    )
+    return
+  }
+  global.gc()
+  setImmediate(settle, rounds - 1)
+}
+setImmediate(settle, 20)
