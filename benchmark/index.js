@@ -1,0 +1,72 @@
+'use strict'
+
+// npm run bench: weak-tracker against the plain-JS tracker (plain-tracker.js) and the bare cost of
+// `new Error()`, one fresh process per implementation, scenario and run; prints the medians as a
+// Markdown table, the figures the README carries.
+//
+//   node benchmark/index.js [runs]   (default 5; the 1M-object refs scenario uses 3)
+
+const os = require('node:os')
+const path = require('node:path')
+const { execFileSync } = require('node:child_process')
+
+const runs = Number(process.argv[2] ?? 5)
+const script = path.join(__dirname, 'scenario.js')
+
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b)
+  const mid = sorted.length >> 1
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
+}
+
+// Medians of every numeric field over `n` processes; booleans must hold in every run.
+function measure(impl, scenario, n = runs) {
+  const results = []
+  for (let i = 0; i < n; i++) {
+    process.stderr.write(`${impl} ${scenario} ${i + 1}/${n}\r`)
+    results.push(JSON.parse(execFileSync(process.execPath, ['--expose-gc', script, impl, scenario], { encoding: 'utf8' })))
+  }
+  const out = {}
+  for (const field of Object.keys(results[0])) {
+    const values = results.map((r) => r[field])
+    if (typeof values[0] === 'number') out[field] = median(values)
+    else if (typeof values[0] === 'boolean') out[field] = values.every(Boolean)
+    else out[field] = values[0]
+  }
+  return out
+}
+
+const fmt = (x, digits = 0) => x.toLocaleString('en', { maximumFractionDigits: digits, minimumFractionDigits: digits })
+const ratio = (a, b) => `${fmt(a / b, 2)}×`
+const met = (ok) => (ok ? 'met' : 'not met')
+
+const wt = {}
+const js = {}
+for (const scenario of ['track', 'churn', 'rss', 'refsAfterGc', 'gcEvents']) {
+  wt[scenario] = measure('weak-tracker', scenario)
+  js[scenario] = measure('plain-js', scenario)
+}
+wt.refsRead = measure('weak-tracker', 'refsRead', Math.min(runs, 3))
+js.refsRead = measure('plain-js', 'refsRead', Math.min(runs, 3))
+const bareError = measure('new Error()', 'track')
+const none = measure('none', 'rss')
+process.stderr.write(' '.repeat(40) + '\r')
+
+const wtRss = wt.rss.bytesPerObject - none.rss.bytesPerObject
+const jsRss = js.rss.bytesPerObject - none.rss.bytesPerObject
+const rows = [
+  ['`track` ns per call, 200k live', fmt(wt.track.nsPerTrack), fmt(js.track.nsPerTrack), `${ratio(js.track.nsPerTrack, wt.track.nsPerTrack)} faster`, '≥ 4× faster', met(js.track.nsPerTrack / wt.track.nsPerTrack >= 4)],
+  ['`track` vs bare `new Error()` (' + fmt(bareError.track.nsPerTrack) + ' ns)', fmt(wt.track.nsPerTrack), '', `${ratio(wt.track.nsPerTrack, bareError.track.nsPerTrack)} of it`, '≤ 1.3×', met(wt.track.nsPerTrack / bareError.track.nsPerTrack <= 1.3)],
+  ['churn: track, drop, collect, ns per object', fmt(wt.churn.nsPerObject), fmt(js.churn.nsPerObject), `${ratio(js.churn.nsPerObject, wt.churn.nsPerObject)} faster`, '≥ 4× faster', met(js.churn.nsPerObject / wt.churn.nsPerObject >= 4)],
+  ['RSS bytes per live tracked object after `gc()`', fmt(wtRss), fmt(jsRss), ratio(wtRss, jsRss), '≤ ½', met(wtRss / jsRss <= 0.5)],
+  ['`refs` read, nothing collected, 10k live (ns)', fmt(wt.refsRead.nsPerRead10000), fmt(js.refsRead.nsPerRead10000), '', '', ''],
+  ['`refs` read, nothing collected, 1M live (ns)', fmt(wt.refsRead.nsPerRead1000000), fmt(js.refsRead.nsPerRead1000000), `1M/10k: ${ratio(wt.refsRead.nsPerRead1000000, wt.refsRead.nsPerRead10000)} vs ${ratio(js.refsRead.nsPerRead1000000, js.refsRead.nsPerRead10000)}`, 'independent of live count', met(wt.refsRead.nsPerRead1000000 / wt.refsRead.nsPerRead10000 < 2)],
+  ['first `refs` read after `gc()` freed 200k (ms)', `${fmt(wt.refsAfterGc.firstReadMs, 1)}${wt.refsAfterGc.exact ? ', exact' : ', NOT exact'}`, `${fmt(js.refsAfterGc.firstReadMs, 1)}${js.refsAfterGc.exact ? ', exact' : ', not exact'}`, '', 'exact, ≤ 20 ms', met(wt.refsAfterGc.exact && wt.refsAfterGc.firstReadMs <= 20)],
+  ["all `'gc'` events after `gc()` freed 200k (ms)", fmt(wt.gcEvents.allEventsMs, 1), fmt(js.gcEvents.allEventsMs, 1), `${ratio(js.gcEvents.allEventsMs, wt.gcEvents.allEventsMs)} faster`, 'no slower', met(wt.gcEvents.allEventsMs <= js.gcEvents.allEventsMs)],
+]
+
+const cpu = os.cpus()[0]?.model ?? 'unknown CPU'
+console.log(`Node ${process.version}, ${os.platform()} ${os.arch()}, ${os.cpus().length} × ${cpu}, ${fmt(os.totalmem() / 2 ** 30)} GiB; median of ${runs} processes (3 for refs reads)\n`)
+console.log('| figure | weak-tracker | plain JS | ratio | target | |')
+console.log('|---|---|---|---|---|---|')
+for (const row of rows) console.log(`| ${row.join(' | ')} |`)
