@@ -15,6 +15,38 @@ declare namespace weakTracker {
    * trimmed stack line of the code that tracked it. */
   type Listener = (key: string, origin: string) => void
 
+  /** A frozen copy of `refs` and the time it was taken. */
+  interface Snapshot {
+    /** When the snapshot was taken, in milliseconds since the epoch (`Date.now()`). */
+    readonly time: number
+    readonly refs: { readonly [key: string]: Readonly<KeyRefs> }
+  }
+
+  /** One (key, origin) whose live count differs between two snapshots. */
+  interface Change {
+    key: string
+    origin: string
+    before: number
+    after: number
+    /** `after - before`: positive for growth. */
+    delta: number
+  }
+
+  interface SuspectsOptions {
+    /** Only objects tracked more than this many milliseconds ago count. Default: `10000`. */
+    olderThan?: number
+  }
+
+  /** Live objects of one (key, origin) that are older than asked. */
+  interface Suspect {
+    key: string
+    origin: string
+    /** How many of them there are. */
+    count: number
+    /** Age of the oldest, in milliseconds (to 10 ms). */
+    oldestMs: number
+  }
+
   interface WeakTracker extends EventEmitter {
     /**
      * Counts `obj` as live under `key` and its origin: the stack line of the first caller frame
@@ -29,6 +61,28 @@ declare namespace weakTracker {
     /** Live tracked objects per key and origin; exact right after `global.gc()`. A new object on
      * every read. */
     readonly refs: Refs
+
+    /**
+     * Forces a full garbage collection, even when Node was started without `--expose-gc` (and
+     * without exposing `gc` to anyone else), then resolves once every `'gc'` event it caused has
+     * been emitted, so that `refs` and the events agree.
+     */
+    collect(): Promise<void>
+
+    /** A frozen copy of the current counts and the time it was taken. */
+    snapshot(): Snapshot
+
+    /**
+     * Every (key, origin) whose count differs between `before` and `after`, largest growth first.
+     * @param after Default: a snapshot taken now.
+     */
+    diff(before: Snapshot, after?: Snapshot): Change[]
+
+    /**
+     * Live objects tracked more than `olderThan` milliseconds ago, per key and origin, most first.
+     * The likely leaks: objects that should have been short-lived and are not.
+     */
+    suspects(options?: SuspectsOptions): Suspect[]
 
     /** A tracked object was freed by the garbage collector. Emitted once per object, after the
      * collection, in the thread that tracked it. */

@@ -6,6 +6,8 @@
 
 const { EventEmitter } = require('node:events')
 const { inspect } = require('node:util')
+const v8 = require('node:v8')
+const vm = require('node:vm')
 const { NativeTracker } = loadBinding()
 
 // The generated loader (binding.js) knows every napi-rs target; this package ships one of them.
@@ -140,6 +142,42 @@ function invalidArgType(name, expected, value, caller) {
   return error
 }
 
+function outOfRange(name, range, value, caller) {
+  const error = new RangeError(`The value of "${name}" is out of range. It must be ${range}. Received ${inspect(value)}`)
+  error.code = 'ERR_OUT_OF_RANGE'
+  Error.captureStackTrace(error, caller)
+  return error
+}
+
+function isObject(value) {
+  return typeof value === 'object' && value !== null
+}
+
+// V8's own full garbage collection, reached even when Node was started without --expose-gc: the
+// flag is turned on just long enough to create a context that has `gc`, then turned off again, so
+// `global.gc` and every context or worker made later see the process as it was.
+let fullGc = null
+function fullGarbageCollection() {
+  if (fullGc === null) {
+    try {
+      fullGc = vm.runInNewContext('gc')
+    } catch {
+      v8.setFlagsFromString('--expose-gc')
+      try {
+        fullGc = vm.runInNewContext('gc')
+      } finally {
+        v8.setFlagsFromString('--no-expose-gc')
+      }
+    }
+  }
+  fullGc()
+}
+
+// The counts of one key in a snapshot, or an empty object.
+function countsOf(refs, key) {
+  return Object.hasOwn(refs, key) ? refs[key] : {}
+}
+
 // Sets an own property even when the name is `__proto__`.
 function define(target, name, value) {
   if (name === '__proto__') {
@@ -204,6 +242,59 @@ class WeakTracker extends EventEmitter {
       define(entry, this.#origins[id], count)
     }
     return refs
+  }
+
+  // Forces a full garbage collection, without --expose-gc, and resolves once every 'gc' event it
+  // caused has been emitted: `refs` and the events then agree.
+  async collect() {
+    for (let i = 0; i < 2; i++) {
+      fullGarbageCollection()
+      await new Promise(setImmediate)
+    }
+    this.#flush()
+  }
+
+  snapshot() {
+    const refs = this.refs
+    for (const key of Object.keys(refs)) Object.freeze(refs[key])
+    return Object.freeze({ time: Date.now(), refs: Object.freeze(refs) })
+  }
+
+  diff(before, after = this.snapshot()) {
+    if (!isObject(before) || !isObject(before.refs)) throw invalidArgType('before', 'object', before, this.diff)
+    if (!isObject(after) || !isObject(after.refs)) throw invalidArgType('after', 'object', after, this.diff)
+    const changes = []
+    for (const key of new Set([...Object.keys(before.refs), ...Object.keys(after.refs)])) {
+      const was = countsOf(before.refs, key)
+      const now = countsOf(after.refs, key)
+      for (const origin of new Set([...Object.keys(was), ...Object.keys(now)])) {
+        if (origin === '_total') continue
+        const countBefore = Object.hasOwn(was, origin) ? was[origin] : 0
+        const countAfter = Object.hasOwn(now, origin) ? now[origin] : 0
+        if (countBefore !== countAfter) {
+          changes.push({ key, origin, before: countBefore, after: countAfter, delta: countAfter - countBefore })
+        }
+      }
+    }
+    return changes.sort(
+      (a, b) => b.delta - a.delta || (a.key < b.key ? -1 : a.key > b.key ? 1 : a.origin < b.origin ? -1 : a.origin > b.origin ? 1 : 0),
+    )
+  }
+
+  suspects(options = {}) {
+    if (!isObject(options)) throw invalidArgType('options', 'object', options, this.suspects)
+    const { olderThan = 10_000 } = options
+    if (typeof olderThan !== 'number') throw invalidArgType('options.olderThan', 'number', olderThan, this.suspects)
+    if (!(olderThan >= 0)) throw outOfRange('options.olderThan', '>= 0', olderThan, this.suspects)
+    const native = this.#native
+    native.sweep()
+    const flat = native.suspects(olderThan)
+    const suspects = []
+    for (let i = 0; i < flat.length; i += 3) {
+      const id = flat[i]
+      suspects.push({ key: this.#keys[id], origin: this.#origins[id], count: flat[i + 1], oldestMs: flat[i + 2] })
+    }
+    return suspects.sort((a, b) => b.count - a.count || b.oldestMs - a.oldestMs)
   }
 
   #siteId(key, origin) {

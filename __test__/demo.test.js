@@ -5,11 +5,13 @@ const assert = require('node:assert/strict')
 const path = require('node:path')
 const { execFileSync } = require('node:child_process')
 
-test('the HTTP demo names the leaking line, then shows the counts drop once the leak is freed', () => {
-  const out = execFileSync(process.execPath, ['--expose-gc', path.join(__dirname, '../example/http-leak.js')], {
-    encoding: 'utf8',
-    timeout: 60_000,
-  })
+// `npm run demo`, without --expose-gc: both parts run against real servers on 127.0.0.1.
+const out = execFileSync(process.execPath, [path.join(__dirname, '../example/http-leak.js')], {
+  encoding: 'utf8',
+  timeout: 60_000,
+})
+
+test('the original HTTP example names the leaking line, then shows the counts drop once it is freed', () => {
   const [, leakedJson, freedJson] = out.match(/the line that made them\n(\{[\s\S]*?\n\})\n[\s\S]*freed:\n(\{[\s\S]*?\})\n/)
   const leaked = JSON.parse(leakedJson)
   assert.deepEqual(Object.keys(leaked), ['session'])
@@ -19,4 +21,15 @@ test('the HTTP demo names the leaking line, then shows the counts drop once the 
   assert.match(origins[0], /^at Server\.requestHandler \(.*http-leak\.js:\d+:\d+\)$/)
   assert.deepEqual(JSON.parse(freedJson), {})
   assert.match(out, /'gc' events: 40\n/)
+})
+
+test('under a steady stream of requests, diff() and suspects() name the leaking line and only it', () => {
+  assert.match(out, /440 requests served, 44 kept by the audit log/)
+  const section = (title) => out.split(title)[1].split('\n\n')[0].trim().split('\n').map((l) => l.trim())
+  const diff = section('diff() since the snapshot after warm-up:')
+  assert.equal(diff.length, 1, diff.join('\n'))
+  assert.match(diff[0], /^\+40 api at audit \(.*http-leak\.js:\d+:\d+\)$/)
+  const suspects = section('suspects({ olderThan: 250 }):')
+  assert.equal(suspects.length, 1, suspects.join('\n'))
+  assert.match(suspects[0], /^44 api at audit \(.*http-leak\.js:\d+:\d+\), oldest \d+ ms$/)
 })

@@ -52,11 +52,11 @@ const bareError = measure('new Error()', 'track')
 const none = measure('none', 'rss')
 process.stderr.write(' '.repeat(40) + '\r')
 
-const wtRss = wt.rss.bytesPerObject - none.rss.bytesPerObject
-const jsRss = js.rss.bytesPerObject - none.rss.bytesPerObject
+const wtRss = wt.rss.bytesPerObject - none.bytesPerObject
+const jsRss = js.rss.bytesPerObject - none.bytesPerObject
 const rows = [
   ['`track` ns per call, 200k live', fmt(wt.track.nsPerTrack), fmt(js.track.nsPerTrack), `${ratio(js.track.nsPerTrack, wt.track.nsPerTrack)} faster`, '≥ 4× faster', met(js.track.nsPerTrack / wt.track.nsPerTrack >= 4)],
-  ['`track` vs bare `new Error()` (' + fmt(bareError.track.nsPerTrack) + ' ns)', fmt(wt.track.nsPerTrack), '', `${ratio(wt.track.nsPerTrack, bareError.track.nsPerTrack)} of it`, '≤ 1.3×', met(wt.track.nsPerTrack / bareError.track.nsPerTrack <= 1.3)],
+  ['`track` vs bare `new Error()` (' + fmt(bareError.nsPerTrack) + ' ns)', fmt(wt.track.nsPerTrack), '', `${ratio(wt.track.nsPerTrack, bareError.nsPerTrack)} of it`, '≤ 1.3×', met(wt.track.nsPerTrack / bareError.nsPerTrack <= 1.3)],
   ['churn: track, drop, collect, ns per object', fmt(wt.churn.nsPerObject), fmt(js.churn.nsPerObject), `${ratio(js.churn.nsPerObject, wt.churn.nsPerObject)} faster`, '≥ 4× faster', met(js.churn.nsPerObject / wt.churn.nsPerObject >= 4)],
   ['RSS bytes per live tracked object after `gc()`', fmt(wtRss), fmt(jsRss), ratio(wtRss, jsRss), '≤ ½', met(wtRss / jsRss <= 0.5)],
   ['`refs` read, nothing collected, 10k live (ns)', fmt(wt.refsRead.nsPerRead10000), fmt(js.refsRead.nsPerRead10000), '', '', ''],

@@ -1,10 +1,14 @@
 'use strict'
 
-// The HTTP example of the original weak-tracker README, runnable: a server that leaks the object it
-// makes for every request to /leak, and tracks both kinds. It makes its own requests on
-// 127.0.0.1, prints which lines still own live objects, frees the leak, and exits.
+// Two leak hunts against real HTTP servers on 127.0.0.1, each making its own requests, then exiting.
 //
-//   npm run demo
+// 1. The HTTP example of the original weak-tracker README, runnable: a server that leaks the object
+//    it makes for every request to /leak. Prints which lines own live objects, frees the leak, and
+//    shows the counts drop.
+// 2. A slow leak under a steady stream of requests: collect(), diff() and suspects() name the one
+//    leaking line among several that make objects on every request.
+//
+//   npm run demo        (no --expose-gc needed: collect() forces the collections)
 
 const http = require('node:http')
 const wt = require(process.env.WEAK_TRACKER_PATH || '..')()
@@ -34,10 +38,7 @@ function get(port, path) {
 async function settle() {
   // Requests leave their objects reachable from sockets and timers for a moment: collect a few
   // times, letting the event loop turn in between.
-  for (let i = 0; i < 5; i++) {
-    global.gc()
-    await new Promise(setImmediate)
-  }
+  for (let i = 0; i < 3; i++) await wt.collect()
 }
 
 function show(title) {
@@ -45,12 +46,16 @@ function show(title) {
   console.log(JSON.stringify(wt.refs, null, 2))
 }
 
-async function main() {
-  if (typeof global.gc !== 'function') throw new Error('run with node --expose-gc')
+async function listen(handler) {
+  const server = http.createServer(handler)
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
+  return server
+}
+
+async function originalExample() {
   let collected = 0
   wt.on('gc', () => collected++)
-  const server = http.createServer(requestHandler)
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const server = await listen(requestHandler)
   const { port } = server.address()
   for (let i = 0; i < 20; i++) await get(port, i % 4 === 0 ? '/leak' : '/fine')
   await new Promise((resolve) => server.close(resolve))
@@ -60,6 +65,68 @@ async function main() {
   await settle()
   show('After the leak is freed:')
   console.log(`\n'gc' events: ${collected}`)
+  wt.removeAllListeners('gc')
+}
+
+// Part 2: an API server whose audit log keeps every 10th request's context forever.
+const auditLog = []
+
+function parseRequest(req) {
+  const parsed = { method: req.method, path: req.url }
+  wt.track('api', parsed)
+  return parsed
+}
+
+function loadUser(request) {
+  const user = { id: request.path.length, name: 'someone' }
+  wt.track('api', user)
+  return user
+}
+
+function audit(request, user, n) {
+  const entry = { path: request.path, userId: user.id, at: Date.now() }
+  wt.track('api', entry)
+  if (n % 10 === 0) auditLog.push(entry) // the slow leak
+}
+
+let served = 0
+function apiHandler(req, res) {
+  const request = parseRequest(req)
+  const user = loadUser(request)
+  audit(request, user, ++served)
+  res.end(JSON.stringify({ user: user.id }))
+}
+
+async function slowLeak() {
+  const server = await listen(apiHandler)
+  const { port } = server.address()
+  const stream = async (requests) => {
+    // Four clients, each sending one request after another.
+    const client = async (n) => {
+      for (let i = 0; i < n; i++) await get(port, `/api/${i}`)
+    }
+    await Promise.all([client(requests / 4), client(requests / 4), client(requests / 4), client(requests / 4)])
+  }
+  await stream(40) // warm up
+  await wt.collect()
+  const before = wt.snapshot()
+  await stream(400)
+  await new Promise((resolve) => setTimeout(resolve, 300))
+  await new Promise((resolve) => server.close(resolve))
+  await wt.collect()
+  await wt.collect()
+  console.log(`\nA slow leak under a steady stream: ${served} requests served, ${auditLog.length} kept by the audit log`)
+  console.log('\ndiff() since the snapshot after warm-up:')
+  for (const c of wt.diff(before)) console.log(`  ${c.delta > 0 ? '+' : ''}${c.delta} ${c.key} ${c.origin}`)
+  console.log('\nsuspects({ olderThan: 250 }):')
+  for (const s of wt.suspects({ olderThan: 250 })) {
+    console.log(`  ${s.count} ${s.key} ${s.origin}, oldest ${s.oldestMs} ms`)
+  }
+}
+
+async function main() {
+  await originalExample()
+  await slowLeak()
 }
 
 main()

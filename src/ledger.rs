@@ -23,10 +23,29 @@ impl std::fmt::Display for LedgerError {
 
 impl std::error::Error for LedgerError {}
 
+/// A point in time in the tracker's own clock: hundredths of a second since the tracker was made.
+/// Four bytes fill the padding beside a site id in an entry, so recording when an object was tracked
+/// costs no memory; the range (497 days) is compared with wrapping arithmetic.
+pub type Tick = u32;
+
+/// Milliseconds per [`Tick`].
+pub const TICK_MS: u32 = 10;
+
 #[derive(Debug)]
 struct Entry<H> {
     handle: H,
     site: SiteId,
+    born: Tick,
+}
+
+/// Live objects of one site that are older than asked, from [`Ledger::suspects`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Suspect {
+    pub site: SiteId,
+    /// How many of the site's live objects are that old.
+    pub count: u32,
+    /// Age of the oldest of them, in ticks.
+    pub oldest: Tick,
 }
 
 /// Tracked handles in tracking order, their sites, and collections not yet handed out.
@@ -58,15 +77,39 @@ impl<H> Ledger<H> {
         self.sites.intern(key, origin)
     }
 
-    /// Starts watching `handle` under `site`. Each call counts once, even for a handle to an object
-    /// that is already watched.
-    pub fn track(&mut self, site: SiteId, handle: H) -> Result<(), LedgerError> {
+    /// Starts watching `handle` under `site`, tracked at time `born`. Each call counts once, even
+    /// for a handle to an object that is already watched.
+    pub fn track(&mut self, site: SiteId, handle: H, born: Tick) -> Result<(), LedgerError> {
         if !self.sites.contains(site) {
             return Err(LedgerError::UnknownSite(site));
         }
         self.sites.add_live(site);
-        self.entries.push(Entry { handle, site });
+        self.entries.push(Entry { handle, site, born });
         Ok(())
+    }
+
+    /// Per site, the watched handles tracked at least `min_age` ticks before `now`, and the age of
+    /// the oldest; sites in order of their oldest handle. Handles are kept in tracking order, so
+    /// this reads only the old ones.
+    pub fn suspects(&self, now: Tick, min_age: Tick) -> Vec<Suspect> {
+        let mut found: Vec<Suspect> = Vec::new();
+        let mut index_of = std::collections::HashMap::new();
+        for entry in &self.entries {
+            let age = now.wrapping_sub(entry.born);
+            if age < min_age {
+                break;
+            }
+            let i = *index_of.entry(entry.site).or_insert_with(|| {
+                found.push(Suspect {
+                    site: entry.site,
+                    count: 0,
+                    oldest: age,
+                });
+                found.len() - 1
+            });
+            found[i].count += 1;
+        }
+        found
     }
 
     /// Number of watched handles not yet seen collected.
@@ -158,9 +201,9 @@ mod tests {
         let a = ledger.intern("k", "at a");
         let b = ledger.intern("k", "at b");
         let h = Handle::new();
-        ledger.track(a, h.clone()).unwrap();
-        ledger.track(a, h.clone()).unwrap();
-        ledger.track(b, Handle::new()).unwrap();
+        ledger.track(a, h.clone(), 0).unwrap();
+        ledger.track(a, h.clone(), 0).unwrap();
+        ledger.track(b, Handle::new(), 0).unwrap();
         assert_eq!(ledger.sites().live(a), 2);
         assert_eq!(ledger.sites().live(b), 1);
         assert_eq!(ledger.live(), 3);
@@ -175,7 +218,7 @@ mod tests {
     fn an_unknown_site_is_refused_and_records_nothing() {
         let mut ledger = Ledger::default();
         assert_eq!(
-            ledger.track(7, Handle::new()),
+            ledger.track(7, Handle::new(), 0),
             Err(LedgerError::UnknownSite(7))
         );
         assert_eq!(ledger.live(), 0);
@@ -187,7 +230,7 @@ mod tests {
         let a = ledger.intern("k", "o");
         let handles: Vec<_> = (0..6).map(|_| Handle::new()).collect();
         for h in &handles {
-            ledger.track(a, h.clone()).unwrap();
+            ledger.track(a, h.clone(), 0).unwrap();
         }
         handles[1].kill();
         handles[4].kill();
@@ -208,13 +251,62 @@ mod tests {
     fn clear_releases_every_handle_and_counts_nothing_as_collected() {
         let mut ledger = Ledger::default();
         let a = ledger.intern("k", "o");
-        ledger.track(a, Handle::new()).unwrap();
-        ledger.track(a, Handle::new()).unwrap();
+        ledger.track(a, Handle::new(), 0).unwrap();
+        ledger.track(a, Handle::new(), 0).unwrap();
         let mut released = 0;
         ledger.clear(|_| released += 1);
         assert_eq!(released, 2);
         assert_eq!(ledger.live(), 0);
         assert!(ledger.drain().is_empty());
+    }
+
+    #[test]
+    fn suspects_are_the_old_live_handles_per_site_oldest_first() {
+        let mut ledger = Ledger::default();
+        let a = ledger.intern("k", "at a");
+        let b = ledger.intern("k", "at b");
+        let young = Handle::new();
+        let dead = Handle::new();
+        ledger.track(b, Handle::new(), 0).unwrap();
+        ledger.track(a, Handle::new(), 10).unwrap();
+        ledger.track(a, dead.clone(), 20).unwrap();
+        ledger.track(b, Handle::new(), 30).unwrap();
+        ledger.track(a, young, 95).unwrap();
+        dead.kill();
+        sweep(&mut ledger);
+        assert_eq!(
+            ledger.suspects(100, 50),
+            vec![
+                Suspect {
+                    site: b,
+                    count: 2,
+                    oldest: 100
+                },
+                Suspect {
+                    site: a,
+                    count: 1,
+                    oldest: 90
+                },
+            ]
+        );
+        assert_eq!(ledger.suspects(100, 101), vec![]);
+        assert_eq!(
+            ledger.suspects(100, 0).len(),
+            2,
+            "all live handles are at least 0 old"
+        );
+        // The clock wraps after 2^32 ticks; ages stay right across it.
+        let mut wrapped = Ledger::default();
+        let c = wrapped.intern("k", "at c");
+        wrapped.track(c, Handle::new(), u32::MAX - 5).unwrap();
+        assert_eq!(
+            wrapped.suspects(4, 3),
+            vec![Suspect {
+                site: c,
+                count: 1,
+                oldest: 10
+            }]
+        );
     }
 
     #[derive(Debug, Clone)]
@@ -245,15 +337,19 @@ mod tests {
             let mut objects: Vec<((String, String), Handle, bool)> = Vec::new();
             let mut pending: HashMap<(String, String), usize> = HashMap::new();
             let mut released_total = 0usize;
+            let mut births: Vec<Tick> = Vec::new();
+            let mut clock: Tick = 0;
             for op in ops {
+                clock += 1;
                 match op {
                     Op::Track { key, origin } => {
                         let name = (format!("k{key}"), format!("at o{origin}"));
                         let site = ledger.intern(&name.0, &name.1);
                         prop_assert_eq!(ledger.sites().name(site), Some((&*name.0, &*name.1)));
                         let handle = Handle::new();
-                        ledger.track(site, handle.clone()).unwrap();
+                        ledger.track(site, handle.clone(), clock).unwrap();
                         objects.push((name, handle, false));
+                        births.push(clock);
                     }
                     Op::Kill(i) => {
                         if !objects.is_empty() {
@@ -297,6 +393,22 @@ mod tests {
                     books.insert((k.to_owned(), o.to_owned()), ledger.sites().live(site));
                 }
                 prop_assert_eq!(books, model);
+                // Suspects: per name, the unswept objects at least 5 ticks old and the oldest age.
+                let mut old: HashMap<(String, String), (u32, Tick)> = HashMap::new();
+                for (o, &born) in objects.iter().zip(&births).filter(|(o, _)| !o.2) {
+                    let age = clock - born;
+                    if age >= 5 {
+                        let e = old.entry(o.0.clone()).or_insert((0, age));
+                        e.0 += 1;
+                        e.1 = e.1.max(age);
+                    }
+                }
+                let mut suspects: HashMap<(String, String), (u32, Tick)> = HashMap::new();
+                for s in ledger.suspects(clock, 5) {
+                    let (k, o) = ledger.sites().name(s.site).unwrap();
+                    suspects.insert((k.to_owned(), o.to_owned()), (s.count, s.oldest));
+                }
+                prop_assert_eq!(suspects, old);
                 prop_assert!(ledger.sites().capacity() <= 9, "at most 9 distinct names are ever live at once");
             }
             let _ = released_total;

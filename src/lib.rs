@@ -6,6 +6,6 @@ mod sites;
 mod tracker;
 mod weak;
 
-pub use ledger::{Ledger, LedgerError};
+pub use ledger::{Ledger, LedgerError, Suspect, Tick, TICK_MS};
 pub use sites::{SiteId, Sites};
 pub use tracker::NativeTracker;

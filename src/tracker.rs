@@ -12,12 +12,13 @@
 //! `setImmediate` after the collection, and calls back into JavaScript to deliver `'gc'` events.
 
 use std::rc::Rc;
+use std::time::Instant;
 
 use napi::bindgen_prelude::*;
 use napi::{sys, JsValue};
 use napi_derive::napi;
 
-use crate::ledger::Ledger;
+use crate::ledger::{Ledger, Tick, TICK_MS};
 use crate::weak::{self, ScopeBatch, StrongRef, WeakRef};
 
 /// What a canary's finalizer needs to reach JavaScript without keeping the tracker alive.
@@ -66,6 +67,8 @@ pub struct NativeTracker {
     ledger: Ledger<WeakRef>,
     canary: Option<WeakRef>,
     hook: Rc<Hook>,
+    /// Zero of the ledger's clock.
+    epoch: Instant,
 }
 
 #[napi]
@@ -85,6 +88,7 @@ impl NativeTracker {
             ledger: Ledger::default(),
             canary: None,
             hook: Rc::new(hook),
+            epoch: Instant::now(),
         })
     }
 
@@ -108,8 +112,9 @@ impl NativeTracker {
             self.canary = Some(self.plant()?);
         }
         let weak = WeakRef::new(self.env, obj.raw())?;
+        let born = self.now();
         self.ledger
-            .track(site, weak)
+            .track(site, weak, born)
             .map_err(|e| Error::new(Status::InvalidArg, e.to_string()))
     }
 
@@ -178,6 +183,29 @@ impl NativeTracker {
     #[napi]
     pub fn release_idle(&mut self) -> Uint32Array {
         Uint32Array::new(self.ledger.release_idle())
+    }
+
+    /// Live objects tracked more than `older_than_ms` ago, as flat triples: site id, how many, and
+    /// the age of the oldest in milliseconds; sites in order of their oldest object. Does not sweep.
+    #[napi]
+    pub fn suspects(&self, older_than_ms: f64) -> Uint32Array {
+        // Ages are whole ticks: an object counts when its age in ticks exceeds the threshold's.
+        let older_than =
+            (older_than_ms.max(0.0) / f64::from(TICK_MS)).min(f64::from(Tick::MAX)) as Tick;
+        let mut flat = Vec::new();
+        for suspect in self.ledger.suspects(self.now(), older_than) {
+            flat.extend([
+                suspect.site,
+                suspect.count,
+                suspect.oldest.saturating_mul(TICK_MS),
+            ]);
+        }
+        Uint32Array::new(flat)
+    }
+
+    fn now(&self) -> Tick {
+        // Wraps after 497 days; the ledger compares ticks with wrapping arithmetic.
+        (self.epoch.elapsed().as_millis() / u128::from(TICK_MS)) as Tick
     }
 
     fn plant(&self) -> Result<WeakRef> {

@@ -38,3 +38,26 @@ wt.track('k')
 wt.refs = {}
 
 void [emitter, isTracker, refs]
+
+async function leakHunt(): Promise<void> {
+  await wt.collect()
+  const before: weakTracker.Snapshot = wt.snapshot()
+  const when: number = before.time
+  const changes: weakTracker.Change[] = wt.diff(before)
+  const explicit = wt.diff(before, wt.snapshot())
+  for (const { key, origin, before: b, after: a, delta } of [...changes, ...explicit]) {
+    const line: string = `${key} ${origin} ${b} -> ${a} (${delta.toFixed(0)})`
+    void line
+  }
+  const suspects: weakTracker.Suspect[] = wt.suspects({ olderThan: 5000 })
+  const top = wt.suspects()[0]
+  const described: string | undefined = top && `${top.count} ${top.key} ${top.origin} ${top.oldestMs}ms`
+  // @ts-expect-error snapshots are read-only
+  before.refs.k = { _total: 1 }
+  // @ts-expect-error olderThan is a number
+  wt.suspects({ olderThan: '5s' })
+  // @ts-expect-error diff needs a snapshot to start from
+  wt.diff()
+  void [when, suspects, described]
+}
+void leakHunt
