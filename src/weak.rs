@@ -21,65 +21,41 @@ fn check(status: sys::napi_status, what: &str) -> Result<()> {
     }
 }
 
+/// A Node-API reference owned by Rust, holding its value with a reference count of `COUNT`.
+#[derive(Debug)]
+pub struct Reference<const COUNT: u32>(sys::napi_ref);
+
 /// A reference with a count of zero: it does not keep its object alive, and reads as `None` as soon
 /// as a garbage collection has freed the object (during the collection, not after it).
-#[derive(Debug)]
-pub struct WeakRef(sys::napi_ref);
+pub type WeakRef = Reference<0>;
 
-impl WeakRef {
+/// A reference with a count of one: keeps its value alive until deleted.
+pub type StrongRef = Reference<1>;
+
+impl<const COUNT: u32> Reference<COUNT> {
     pub fn new(env: sys::napi_env, value: sys::napi_value) -> Result<Self> {
         let mut raw = ptr::null_mut();
         // SAFETY: `env` is the live environment of the current call and `value` a handle from it;
         // Node-API validates that the value is an object, function or symbol.
-        let status = unsafe { sys::napi_create_reference(env, value, 0, &mut raw) };
+        let status = unsafe { sys::napi_create_reference(env, value, COUNT, &mut raw) };
         check(status, "napi_create_reference")?;
         Ok(Self(raw))
     }
 
-    /// Whether the object is still alive. Creates a handle in the current handle scope.
-    pub fn is_alive(&self, env: sys::napi_env) -> bool {
+    /// The value, if it is still alive. Creates a handle in the current handle scope.
+    pub fn value(&self, env: sys::napi_env) -> Option<sys::napi_value> {
         let mut value = ptr::null_mut();
         // SAFETY: `self.0` was created in `env` and has not been deleted (`delete` consumes it).
         let status = unsafe { sys::napi_get_reference_value(env, self.0, &mut value) };
-        status == sys::Status::napi_ok && !value.is_null()
+        (status == sys::Status::napi_ok && !value.is_null()).then_some(value)
     }
 
-    /// The object, if it is still alive.
-    pub fn value(&self, env: sys::napi_env) -> Option<sys::napi_value> {
-        let mut value = ptr::null_mut();
-        // SAFETY: as in `is_alive`.
-        let status = unsafe { sys::napi_get_reference_value(env, self.0, &mut value) };
-        (status == sys::Status::napi_ok && !value.is_null()).then_some(value)
+    /// Whether the value is still alive.
+    pub fn is_alive(&self, env: sys::napi_env) -> bool {
+        self.value(env).is_some()
     }
 
     /// Frees the reference itself. Must run on the thread of `env`, before `env` is torn down.
-    pub fn delete(self, env: sys::napi_env) {
-        // SAFETY: `self` is consumed, so the reference is deleted exactly once, in its own env.
-        let status = unsafe { sys::napi_delete_reference(env, self.0) };
-        debug_assert_eq!(status, sys::Status::napi_ok);
-    }
-}
-
-/// A reference with a count of one: keeps its value alive until deleted.
-#[derive(Debug)]
-pub struct StrongRef(sys::napi_ref);
-
-impl StrongRef {
-    pub fn new(env: sys::napi_env, value: sys::napi_value) -> Result<Self> {
-        let mut raw = ptr::null_mut();
-        // SAFETY: as in `WeakRef::new`.
-        let status = unsafe { sys::napi_create_reference(env, value, 1, &mut raw) };
-        check(status, "napi_create_reference")?;
-        Ok(Self(raw))
-    }
-
-    pub fn value(&self, env: sys::napi_env) -> Option<sys::napi_value> {
-        let mut value = ptr::null_mut();
-        // SAFETY: `self.0` was created in `env` and has not been deleted (`delete` consumes it).
-        let status = unsafe { sys::napi_get_reference_value(env, self.0, &mut value) };
-        (status == sys::Status::napi_ok && !value.is_null()).then_some(value)
-    }
-
     pub fn delete(self, env: sys::napi_env) {
         // SAFETY: `self` is consumed, so the reference is deleted exactly once, in its own env.
         let status = unsafe { sys::napi_delete_reference(env, self.0) };
