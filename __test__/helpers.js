@@ -17,6 +17,17 @@ function trackGarbage(tracker, key, n, make = () => ({})) {
   for (let i = 0; i < n; i++) tracker.track(key, make(i))
 }
 
+// Like trackGarbage, but the objects stay reachable from the returned array until the caller
+// empties it (`held.length = 0`): counts read before that are not disturbed by an early scavenge.
+function trackHeld(tracker, key, n, make = () => ({})) {
+  const held = []
+  for (let i = 0; i < n; i++) {
+    held.push(make(i))
+    tracker.track(key, held[i])
+  }
+  return held
+}
+
 // Collects until `done()` holds, with a bounded number of gc() + setImmediate rounds: one gc() does
 // not always free everything, and events arrive a turn later.
 async function collectUntil(done, rounds = 20) {
@@ -34,4 +45,4 @@ function origins(refs, key) {
   return byOrigin
 }
 
-module.exports = { tick, trackGarbage, collectUntil, origins }
+module.exports = { tick, trackGarbage, trackHeld, collectUntil, origins }

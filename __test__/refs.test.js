@@ -3,12 +3,13 @@
 const test = require('node:test')
 const assert = require('node:assert/strict')
 const { WeakTracker } = require('..')
-const { trackGarbage, origins } = require('./helpers.js')
+const { trackHeld, origins } = require('./helpers.js')
 
 test('refs excludes collected objects in the same tick as gc()', () => {
   const wt = WeakTracker()
-  trackGarbage(wt, 'leaker', 5)
+  const held = trackHeld(wt, 'leaker', 5)
   assert.equal(wt.refs.leaker._total, 5)
+  held.length = 0
   global.gc()
   assert.deepEqual(wt.refs, {})
 })
@@ -24,10 +25,11 @@ test('refs counts live objects per key and origin and drops origins that reach z
     }
   }
   keepSome()
-  trackGarbage(wt, 'mixed', 4)
+  const held = trackHeld(wt, 'mixed', 4)
   const before = wt.refs
   assert.equal(before.mixed._total, 7)
   assert.deepEqual(Object.values(origins(before, 'mixed')).sort(), [3, 4])
+  held.length = 0
   global.gc()
   const after = wt.refs
   assert.equal(after.mixed._total, 3)
@@ -100,8 +102,9 @@ for (const [kind, make] of Object.entries(kinds)) {
     const wt = WeakTracker()
     const kept = make()
     wt.track(kind, kept)
-    trackGarbage(wt, kind, 3, make)
+    const held = trackHeld(wt, kind, 3, make)
     assert.equal(wt.refs[kind]._total, 4)
+    held.length = 0
     global.gc()
     assert.equal(wt.refs[kind]._total, 1)
     assert.ok(kept)

@@ -10,15 +10,19 @@ const seen = []
 wt.on('gc', (key, origin) => seen.push([key, origin]))
 
 const kept = []
+// Every request is held until the first read, so that no early collection changes `before`.
+const held = []
 function makeRequests() {
   for (let i = 0; i < 10; i++) {
     const request = { i }
     wt.track('request', request)
+    held.push(request)
     if (i < 3) kept.push(request)
   }
 }
 makeRequests()
 const before = wt.refs
+held.length = 0
 global.gc()
 const after = wt.refs
 
