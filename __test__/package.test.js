@@ -23,6 +23,19 @@ test('the tarball carries the prebuilt binary, the front, the types, README and 
   ])
 })
 
+test('package.json says what a user and npm need: entry points, files, engines, licence, repository, scripts', () => {
+  const pkg = JSON.parse(fs.readFileSync(path.join(packed.installed, 'package.json'), 'utf8'))
+  assert.equal(pkg.main, 'index.js')
+  assert.equal(pkg.types, 'index.d.ts')
+  assert.equal(pkg.engines.node, '>= 18')
+  assert.equal(pkg.license, 'MIT')
+  assert.equal(pkg.repository.type, 'git')
+  assert.ok(Array.isArray(pkg.files))
+  for (const script of ['build', 'build:debug', 'test', 'bench', 'soak', 'demo']) assert.ok(pkg.scripts[script], script)
+  assert.equal(pkg.scripts.install, undefined, 'no install script: npm 11 would not run it anyway')
+  assert.equal(pkg.scripts.postinstall, undefined)
+})
+
 test('installed from the tarball without scripts or a compiler, it tracks, collects and reports exactly', () => {
   const out = runScenario(packed.project)
   assert.equal(out.loadedFrom, path.join(fs.realpathSync(packed.installed), 'index.js'))
