@@ -8,7 +8,7 @@ const { EventEmitter } = require('node:events')
 const { inspect } = require('node:util')
 const v8 = require('node:v8')
 const vm = require('node:vm')
-const { NativeTracker } = loadBinding()
+const native = loadBinding()
 
 // The generated loader (binding.js) knows every napi-rs target; this package ships one of them.
 // Say plainly which platform found no binary, rather than napi-rs's generic advice.
@@ -192,6 +192,7 @@ function rethrow(error) {
 }
 
 class WeakTracker extends EventEmitter {
+  // The native books (an External), passed to the functions of `native`.
   #native
   // Per site id: its key and origin. JavaScript keeps them so that `refs` and events need no
   // strings from native code.
@@ -203,7 +204,7 @@ class WeakTracker extends EventEmitter {
 
   constructor() {
     super()
-    this.#native = new NativeTracker(this, WeakTracker.#onCollected)
+    this.#native = native.createTracker(this, WeakTracker.#onCollected)
   }
 
   // Called by the native canary's finalizer, after a garbage collection that may have freed
@@ -218,14 +219,13 @@ class WeakTracker extends EventEmitter {
       throw invalidArgType('obj', 'object', obj, this.track)
     }
     const origin = originOf(this.track)
-    this.#native.track(this.#siteId(key, origin), obj)
+    native.track(this.#native, this.#siteId(key, origin), obj)
     this.emit('ref', key, origin)
   }
 
   get refs() {
-    const native = this.#native
-    native.sweep()
-    const counts = native.counts()
+    native.sweep(this.#native)
+    const counts = native.counts(this.#native)
     const refs = {}
     const byKey = new Map()
     for (let id = 0; id < counts.length; id++) {
@@ -286,9 +286,8 @@ class WeakTracker extends EventEmitter {
     const { olderThan = 10_000 } = options
     if (typeof olderThan !== 'number') throw invalidArgType('options.olderThan', 'number', olderThan, this.suspects)
     if (!(olderThan >= 0)) throw outOfRange('options.olderThan', '>= 0', olderThan, this.suspects)
-    const native = this.#native
-    native.sweep()
-    const flat = native.suspects(olderThan)
+    native.sweep(this.#native)
+    const flat = native.suspects(this.#native, olderThan)
     const suspects = []
     for (let i = 0; i < flat.length; i += 3) {
       const id = flat[i]
@@ -305,7 +304,7 @@ class WeakTracker extends EventEmitter {
     }
     let id = byOrigin.get(origin)
     if (id === undefined) {
-      id = this.#native.intern(key, origin)
+      id = native.intern(this.#native, key, origin)
       byOrigin.set(origin, id)
       this.#keys[id] = key
       this.#origins[id] = origin
@@ -320,9 +319,9 @@ class WeakTracker extends EventEmitter {
     if (this.#flushing) return
     this.#flushing = true
     try {
-      const native = this.#native
-      native.sweep()
-      const collected = native.drain()
+      const books = this.#native
+      native.sweep(books)
+      const collected = native.drain(books)
       for (let i = 0; i < collected.length; i++) {
         const id = collected[i]
         try {
@@ -331,7 +330,7 @@ class WeakTracker extends EventEmitter {
           process.nextTick(rethrow, error)
         }
       }
-      for (const id of native.releaseIdle()) this.#forget(id)
+      for (const id of native.releaseIdle(books)) this.#forget(id)
     } finally {
       this.#flushing = false
     }

@@ -7,7 +7,7 @@
 
 const test = require('node:test')
 const assert = require('node:assert/strict')
-const { NativeTracker } = require('../binding.js')
+const native = require('../binding.js')
 
 let seed = 7
 function random(n) {
@@ -16,11 +16,11 @@ function random(n) {
 }
 
 // Tracks `n` objects, keeping about one in `keepOneIn` of them in `kept`.
-function trackSome(native, site, n, kept, keepOneIn) {
+function trackSome(books, site, n, kept, keepOneIn) {
   for (let i = 0; i < n; i++) {
     const obj = { i, pad: new Array(random(8)) }
     if (random(keepOneIn) === 0) kept.push(obj)
-    native.track(site, obj)
+    native.track(books, site, obj)
   }
 }
 
@@ -32,30 +32,30 @@ function churn(bytes) {
 }
 
 test('a forced sweep right after a canary-gated sweep never finds a collected object', () => {
-  const native = new NativeTracker({}, () => {})
-  const site = native.intern('k', 'at test')
+  const books = native.createTracker({}, () => {})
+  const site = native.intern(books, 'k', 'at test')
   let kept = []
   let gatedFound = 0
   for (let round = 0; round < 400; round++) {
-    trackSome(native, site, 200 + random(800), kept, 4)
+    trackSome(books, site, 200 + random(800), kept, 4)
     churn(random(4) === 0 ? 4_000_000 : 200_000)
     if (random(5) === 0) kept = kept.filter(() => random(2) === 0)
     if (round % 97 === 0) global.gc()
-    gatedFound += native.sweep()
-    assert.equal(native.sweep(true), 0, `round ${round}: the canary missed a collection`)
-    assert.equal(native.live(), native.counts()[site])
+    gatedFound += native.sweep(books)
+    assert.equal(native.sweep(books, true), 0, `round ${round}: the canary missed a collection`)
+    assert.equal(native.live(books), native.counts(books)[site])
   }
   assert.ok(gatedFound > 0, 'the gated sweeps did find collections')
   assert.ok(kept.length >= 0)
 })
 
 test('a gated sweep finds nothing to do while no collection has run', () => {
-  const native = new NativeTracker({}, () => {})
-  const site = native.intern('k', 'at test')
+  const books = native.createTracker({}, () => {})
+  const site = native.intern(books, 'k', 'at test')
   const kept = [{}, {}, {}]
-  for (const obj of kept) native.track(site, obj)
+  for (const obj of kept) native.track(books, site, obj)
   global.gc()
-  native.sweep()
-  assert.equal(native.sweep(), 0)
-  assert.equal(native.live(), 3)
+  native.sweep(books)
+  assert.equal(native.sweep(books), 0)
+  assert.equal(native.live(books), 3)
 })

@@ -3,9 +3,9 @@
 
 mod ledger;
 mod sites;
-mod tracker;
+/// The Node-API functions `index.js` calls (through the generated `binding.js`).
+pub mod tracker;
 mod weak;
 
 pub use ledger::{Ledger, LedgerError, Suspect, Tick, TICK_MS};
 pub use sites::{SiteId, Sites};
-pub use tracker::NativeTracker;
