@@ -74,6 +74,10 @@ function callSites(limit, below) {
   }
 }
 
+// Where `track` captures its caller: one object reused for every call, which measured about
+// 0.1 µs (3%) cheaper per track than capturing onto a fresh one (V8 redefines `stack` in place).
+const callerHolder = {}
+
 function asCallSites(stack) {
   return Array.isArray(stack) ? stack : []
 }
@@ -236,10 +240,11 @@ class WeakTracker extends EventEmitter {
     const saved = takeOverStackTraces(1)
     let caller
     try {
-      const holder = {}
-      Error.captureStackTrace(holder, this.track)
-      caller = asCallSites(holder.stack)[0]
+      Error.captureStackTrace(callerHolder, this.track)
+      caller = asCallSites(callerHolder.stack)[0]
     } finally {
+      // The CallSite holds the caller's receiver, which may be the tracked object itself.
+      callerHolder.stack = undefined
       restoreStackTraces(saved)
     }
     const origin = originOf(caller, this.track)

@@ -40,6 +40,13 @@ const paths = {
     wt.track('k', obj)
     WeakTracker().track('k', obj)
   },
+  // The captured caller frame holds its receiver: here, the tracked object itself.
+  'tracking itself from its own method': (wt, obj) => {
+    obj.register = function register(tracker) {
+      tracker.track('k', this)
+    }
+    obj.register(wt)
+  },
 }
 
 for (const [name, use] of Object.entries(paths)) {
