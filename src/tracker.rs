@@ -75,7 +75,8 @@ pub struct NativeTracker {
     epoch: Instant,
 }
 
-// The methods behind the functions at the end of this file, which document them.
+// The methods behind the functions at the end of this file, which document them (the functions
+// that only read or drain the ledger reach it directly).
 impl NativeTracker {
     fn new(
         env: sys::napi_env,
@@ -154,22 +155,6 @@ impl NativeTracker {
             old.delete(env);
         }
         Ok(u32::try_from(collected).unwrap_or(u32::MAX))
-    }
-
-    pub fn counts(&self) -> Uint32Array {
-        Uint32Array::new(self.ledger.sites().live_counts())
-    }
-
-    pub fn live(&self) -> f64 {
-        self.ledger.live() as f64
-    }
-
-    pub fn drain(&mut self) -> Uint32Array {
-        Uint32Array::new(self.ledger.drain())
-    }
-
-    pub fn release_idle(&mut self) -> Uint32Array {
-        Uint32Array::new(self.ledger.release_idle())
     }
 
     pub fn suspects(&self, older_than_ms: f64) -> Uint32Array {
@@ -256,27 +241,29 @@ pub fn sweep(handle: &Handle, force: Option<bool>) -> Result<u32> {
 /// Live counts indexed by site id (0 for released ids). Does not sweep.
 #[napi]
 pub fn counts(handle: &Handle) -> Result<Uint32Array> {
-    Ok(books(handle)?.counts())
+    Ok(Uint32Array::new(
+        books(handle)?.ledger.sites().live_counts(),
+    ))
 }
 
 /// Number of tracked objects not yet seen collected. Does not sweep.
 #[napi]
 pub fn live(handle: &Handle) -> Result<f64> {
-    Ok(books(handle)?.live())
+    Ok(books(handle)?.ledger.live() as f64)
 }
 
 /// Site ids of the collections found by sweeps since the last call, one per object; each is
 /// returned exactly once.
 #[napi]
 pub fn drain(handle: &Handle) -> Result<Uint32Array> {
-    Ok(books(handle)?.drain())
+    Ok(Uint32Array::new(books(handle)?.ledger.drain()))
 }
 
 /// Releases the sites that have nothing live and nothing pending, returning their ids so that
 /// JavaScript can drop its caches for them.
 #[napi]
 pub fn release_idle(handle: &Handle) -> Result<Uint32Array> {
-    Ok(books(handle)?.release_idle())
+    Ok(Uint32Array::new(books(handle)?.ledger.release_idle()))
 }
 
 /// Live objects tracked more than `olderThanMs` ago, as flat triples: site id, how many, and the
