@@ -9,7 +9,7 @@ use crate::sites::{SiteId, Sites};
 /// front prevents; the facade turns them into errors rather than panics.
 #[derive(Debug, PartialEq, Eq)]
 pub enum LedgerError {
-    /// The site id was never interned, or was released.
+    /// The site id was never opened, or was released.
     UnknownSite(SiteId),
 }
 
@@ -72,9 +72,9 @@ impl<H> Ledger<H> {
         &self.sites
     }
 
-    /// The id of `(key, origin)`, interning it if it is new.
-    pub fn intern(&mut self, key: &str, origin: &str) -> SiteId {
-        self.sites.intern(key, origin)
+    /// A new site to track under; see [`Sites::open`].
+    pub fn open_site(&mut self) -> SiteId {
+        self.sites.open()
     }
 
     /// Starts watching `handle` under `site`, tracked at time `born`. Each call counts once, even
@@ -198,8 +198,8 @@ mod tests {
     #[test]
     fn tracking_counts_per_site_and_the_same_handle_twice_counts_twice() {
         let mut ledger = Ledger::default();
-        let a = ledger.intern("k", "at a");
-        let b = ledger.intern("k", "at b");
+        let a = ledger.open_site();
+        let b = ledger.open_site();
         let h = Handle::new();
         ledger.track(a, h.clone(), 0).unwrap();
         ledger.track(a, h.clone(), 0).unwrap();
@@ -227,7 +227,7 @@ mod tests {
     #[test]
     fn a_sweep_keeps_survivors_in_tracking_order() {
         let mut ledger = Ledger::default();
-        let a = ledger.intern("k", "o");
+        let a = ledger.open_site();
         let handles: Vec<_> = (0..6).map(|_| Handle::new()).collect();
         for h in &handles {
             ledger.track(a, h.clone(), 0).unwrap();
@@ -250,7 +250,7 @@ mod tests {
     #[test]
     fn clear_releases_every_handle_and_counts_nothing_as_collected() {
         let mut ledger = Ledger::default();
-        let a = ledger.intern("k", "o");
+        let a = ledger.open_site();
         ledger.track(a, Handle::new(), 0).unwrap();
         ledger.track(a, Handle::new(), 0).unwrap();
         let mut released = 0;
@@ -263,8 +263,8 @@ mod tests {
     #[test]
     fn suspects_are_the_old_live_handles_per_site_oldest_first() {
         let mut ledger = Ledger::default();
-        let a = ledger.intern("k", "at a");
-        let b = ledger.intern("k", "at b");
+        let a = ledger.open_site();
+        let b = ledger.open_site();
         let young = Handle::new();
         let dead = Handle::new();
         ledger.track(b, Handle::new(), 0).unwrap();
@@ -297,7 +297,7 @@ mod tests {
         );
         // The clock wraps after 2^32 ticks; ages stay right across it.
         let mut wrapped = Ledger::default();
-        let c = wrapped.intern("k", "at c");
+        let c = wrapped.open_site();
         wrapped.track(c, Handle::new(), u32::MAX - 5).unwrap();
         assert_eq!(
             wrapped.suspects(4, 3),
@@ -333,6 +333,9 @@ mod tests {
         #[test]
         fn counts_events_and_releases_agree_with_a_plain_model(ops in proptest::collection::vec(op(), 0..200)) {
             let mut ledger = Ledger::default();
+            // What JavaScript keeps: each name's open site, and each site's name.
+            let mut ids: HashMap<(String, String), SiteId> = HashMap::new();
+            let mut names: HashMap<SiteId, (String, String)> = HashMap::new();
             // Model: every tracked object with its name and handle; collected-but-undelivered names.
             let mut objects: Vec<((String, String), Handle, bool)> = Vec::new();
             let mut pending: HashMap<(String, String), usize> = HashMap::new();
@@ -344,8 +347,16 @@ mod tests {
                 match op {
                     Op::Track { key, origin } => {
                         let name = (format!("k{key}"), format!("at o{origin}"));
-                        let site = ledger.intern(&name.0, &name.1);
-                        prop_assert_eq!(ledger.sites().name(site), Some((&*name.0, &*name.1)));
+                        let site = match ids.get(&name) {
+                            Some(&site) => site,
+                            None => {
+                                let site = ledger.open_site();
+                                prop_assert!(!names.contains_key(&site), "an open id is never handed out twice");
+                                ids.insert(name.clone(), site);
+                                names.insert(site, name.clone());
+                                site
+                            }
+                        };
                         let handle = Handle::new();
                         ledger.track(site, handle.clone(), clock).unwrap();
                         objects.push((name, handle, false));
@@ -370,14 +381,16 @@ mod tests {
                     Op::Drain => {
                         let mut got: HashMap<(String, String), usize> = HashMap::new();
                         for site in ledger.drain() {
-                            let (k, o) = ledger.sites().name(site).expect("pending sites stay interned");
-                            *got.entry((k.to_owned(), o.to_owned())).or_default() += 1;
+                            prop_assert!(ledger.sites().contains(site), "pending sites stay open");
+                            *got.entry(names[&site].clone()).or_default() += 1;
                         }
                         prop_assert_eq!(got, std::mem::take(&mut pending));
                     }
                     Op::Release => {
                         for site in ledger.release_idle() {
                             prop_assert!(!ledger.sites().contains(site));
+                            let name = names.remove(&site).expect("released sites were open");
+                            ids.remove(&name);
                             released_total += 1;
                         }
                     }
@@ -389,8 +402,7 @@ mod tests {
                 }
                 let mut books: HashMap<(String, String), u32> = HashMap::new();
                 for site in ledger.sites().live_ids() {
-                    let (k, o) = ledger.sites().name(site).unwrap();
-                    books.insert((k.to_owned(), o.to_owned()), ledger.sites().live(site));
+                    books.insert(names[&site].clone(), ledger.sites().live(site));
                 }
                 prop_assert_eq!(books, model);
                 // Suspects: per name, the unswept objects at least 5 ticks old and the oldest age.
@@ -405,8 +417,7 @@ mod tests {
                 }
                 let mut suspects: HashMap<(String, String), (u32, Tick)> = HashMap::new();
                 for s in ledger.suspects(clock, 5) {
-                    let (k, o) = ledger.sites().name(s.site).unwrap();
-                    suspects.insert((k.to_owned(), o.to_owned()), (s.count, s.oldest));
+                    suspects.insert(names[&s.site].clone(), (s.count, s.oldest));
                 }
                 prop_assert_eq!(suspects, old);
                 prop_assert!(ledger.sites().capacity() <= 9, "at most 9 distinct names are ever live at once");

@@ -1,68 +1,50 @@
-//! Call sites: interned `(key, origin)` pairs with their live and pending counts.
+//! Call sites: the live and pending counts of each `(key, origin)` pair.
+//!
+//! The names themselves stay in JavaScript, which maps each pair to a site id: JavaScript strings
+//! can hold lone surrogates that UTF-8 cannot (two keys would become one here), and a key shared
+//! by many lines would be copied once per line. Native code only counts.
 
-use std::collections::HashMap;
-
-/// Index of an interned `(key, origin)` pair. Small and dense so that JavaScript can cache it and
-/// pass it back on every `track` instead of two strings.
+/// Index of a `(key, origin)` pair. Small and dense so that JavaScript can cache it and pass it
+/// back on every `track` instead of two strings.
 pub type SiteId = u32;
 
-#[derive(Debug)]
+#[derive(Debug, Default)]
 struct Site {
-    key: Box<str>,
-    origin: Box<str>,
     /// Tracked objects of this site that have not been seen collected.
     live: u32,
     /// Collections already counted but whose `'gc'` event has not been handed out.
     pending: u32,
 }
 
-/// The interning table. A site whose objects are all collected and whose events were all handed out
+/// The table of sites. A site whose objects are all collected and whose events were all handed out
 /// can be released, so that a program that tracks under ever new keys keeps a bounded table.
 #[derive(Debug, Default)]
 pub struct Sites {
     slots: Vec<Option<Site>>,
-    by_name: HashMap<(Box<str>, Box<str>), SiteId>,
     free: Vec<SiteId>,
     /// Sites whose live count reached zero since the last [`Sites::release_idle`].
     emptied: Vec<SiteId>,
 }
 
 impl Sites {
-    /// The id of `(key, origin)`, interning it if it is new.
-    pub fn intern(&mut self, key: &str, origin: &str) -> SiteId {
-        let name = (Box::<str>::from(key), Box::<str>::from(origin));
-        if let Some(&id) = self.by_name.get(&name) {
-            return id;
-        }
-        let site = Site {
-            key: name.0.clone(),
-            origin: name.1.clone(),
-            live: 0,
-            pending: 0,
-        };
-        let id = match self.free.pop() {
+    /// A new site with nothing live, reusing a released id where there is one.
+    pub fn open(&mut self) -> SiteId {
+        match self.free.pop() {
             Some(id) => {
-                self.slots[id as usize] = Some(site);
+                self.slots[id as usize] = Some(Site::default());
                 id
             }
             None => {
                 let id = SiteId::try_from(self.slots.len()).expect("fewer than 2^32 call sites");
-                self.slots.push(Some(site));
+                self.slots.push(Some(Site::default()));
                 id
             }
-        };
-        self.by_name.insert(name, id);
-        id
+        }
     }
 
-    /// Whether `id` names an interned site.
+    /// Whether `id` names an open site.
     pub fn contains(&self, id: SiteId) -> bool {
         self.site(id).is_some()
-    }
-
-    /// The `(key, origin)` of an interned site.
-    pub fn name(&self, id: SiteId) -> Option<(&str, &str)> {
-        self.site(id).map(|s| (&*s.key, &*s.origin))
     }
 
     /// How many tracked objects of `id` are live (0 for an unknown id).
@@ -83,7 +65,7 @@ impl Sites {
             .collect()
     }
 
-    /// Interned ids with at least one live object, in id order.
+    /// Open ids with at least one live object, in id order.
     pub fn live_ids(&self) -> impl Iterator<Item = SiteId> + '_ {
         self.slots
             .iter()
@@ -116,7 +98,7 @@ impl Sites {
     }
 
     /// Releases every site with no live object and no pending collection, returning their ids.
-    /// Those ids may be handed out again by a later [`Sites::intern`].
+    /// Those ids may be handed out again by a later [`Sites::open`].
     pub fn release_idle(&mut self) -> Vec<SiteId> {
         let mut released = Vec::new();
         for id in std::mem::take(&mut self.emptied) {
@@ -128,8 +110,7 @@ impl Sites {
                 }
                 continue;
             }
-            let site = self.slots[id as usize].take().expect("checked above");
-            self.by_name.remove(&(site.key, site.origin));
+            self.slots[id as usize] = None;
             self.free.push(id);
             released.push(id);
         }
@@ -155,21 +136,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn interning_the_same_pair_twice_gives_the_same_id() {
+    fn each_open_gives_a_new_id() {
         let mut sites = Sites::default();
-        let a = sites.intern("k", "at f (/a.js:1:1)");
-        let b = sites.intern("k", "at g (/a.js:2:1)");
-        let c = sites.intern("other", "at f (/a.js:1:1)");
-        assert_eq!(sites.intern("k", "at f (/a.js:1:1)"), a);
+        let a = sites.open();
+        let b = sites.open();
         assert_ne!(a, b);
-        assert_ne!(a, c);
-        assert_eq!(sites.name(b), Some(("k", "at g (/a.js:2:1)")));
+        assert!(sites.contains(a) && sites.contains(b));
+        assert!(!sites.contains(b + 1));
     }
 
     #[test]
     fn a_site_is_released_only_when_nothing_is_live_or_pending() {
         let mut sites = Sites::default();
-        let a = sites.intern("k", "o");
+        let a = sites.open();
         sites.add_live(a);
         sites.add_live(a);
         sites.collect_one(a);
@@ -184,23 +163,23 @@ mod tests {
     }
 
     #[test]
-    fn a_released_id_is_reused_for_a_new_pair() {
+    fn a_released_id_is_reused_with_fresh_counts() {
         let mut sites = Sites::default();
-        let a = sites.intern("k", "o");
+        let a = sites.open();
         sites.add_live(a);
         sites.collect_one(a);
         sites.deliver_one(a);
         assert_eq!(sites.release_idle(), vec![a]);
-        let b = sites.intern("k2", "o2");
+        let b = sites.open();
         assert_eq!(a, b);
-        assert_eq!(sites.name(b), Some(("k2", "o2")));
+        assert_eq!(sites.live(b), 0);
         assert_eq!(sites.capacity(), 1);
     }
 
     #[test]
     fn a_site_that_comes_back_to_life_is_kept() {
         let mut sites = Sites::default();
-        let a = sites.intern("k", "o");
+        let a = sites.open();
         sites.add_live(a);
         sites.collect_one(a);
         sites.deliver_one(a);

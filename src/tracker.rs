@@ -97,10 +97,6 @@ impl NativeTracker {
         })
     }
 
-    pub fn intern(&mut self, key: &str, origin: &str) -> u32 {
-        self.ledger.intern(key, origin)
-    }
-
     pub fn track(&mut self, site: u32, obj: sys::napi_value) -> Result<()> {
         if !self.ledger.sites().contains(site) {
             return Err(Error::new(
@@ -219,10 +215,11 @@ pub fn create_tracker(
     Ok(External::new(RefCell::new(books)))
 }
 
-/// The id of the call site `(key, origin)`, interning it if it is new.
+/// A new call site id. JavaScript keeps which `(key, origin)` it stands for, and asks for one id
+/// per pair: the strings never cross into native code.
 #[napi]
-pub fn intern(handle: &Handle, key: String, origin: String) -> Result<u32> {
-    Ok(books(handle)?.intern(&key, &origin))
+pub fn open_site(handle: &Handle) -> Result<u32> {
+    Ok(books(handle)?.ledger.open_site())
 }
 
 /// Watches `obj` (an object or function) under `site`, without keeping it alive.
