@@ -33,7 +33,7 @@ function churn(bytes) {
 
 test('a forced sweep right after a canary-gated sweep never finds a collected object', () => {
   const books = native.createTracker({}, () => {})
-  const site = native.intern(books, 'k', 'at test')
+  const site = native.openSite(books)
   let kept = []
   let gatedFound = 0
   for (let round = 0; round < 400; round++) {
@@ -51,7 +51,7 @@ test('a forced sweep right after a canary-gated sweep never finds a collected ob
 
 test('a gated sweep finds nothing to do while no collection has run', () => {
   const books = native.createTracker({}, () => {})
-  const site = native.intern(books, 'k', 'at test')
+  const site = native.openSite(books)
   const kept = [{}, {}, {}]
   for (const obj of kept) native.track(books, site, obj)
   global.gc()

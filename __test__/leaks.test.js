@@ -121,7 +121,7 @@ test('suspects() rejects bad options in Node form', () => {
   assert.throws(() => wt.suspects(null), { code: 'ERR_INVALID_ARG_TYPE', message: 'The "options" argument must be of type object. Received null' })
   assert.throws(() => wt.suspects({ olderThan: '5' }), {
     code: 'ERR_INVALID_ARG_TYPE',
-    message: `The "options.olderThan" argument must be of type number. Received type string ('5')`,
+    message: `The "options.olderThan" property must be of type number. Received type string ('5')`,
   })
   assert.throws(() => wt.suspects({ olderThan: -1 }), {
     name: 'RangeError',

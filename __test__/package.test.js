@@ -18,6 +18,11 @@ test('the tarball carries the prebuilt binary, the front, the types, README and 
     'binding.js',
     'index.d.ts',
     'index.js',
+    'lib/binding.js',
+    'lib/collect.js',
+    'lib/errors.js',
+    'lib/origin.js',
+    'lib/tracker.js',
     'package.json',
     'weak-tracker.linux-x64-gnu.node',
   ])
