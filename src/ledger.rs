@@ -119,15 +119,23 @@ impl<H> Ledger<H> {
 
     /// Asks `alive` about every watched handle; each one that is not alive leaves the books, is
     /// given to `release`, and its collection becomes pending. Returns how many were collected.
-    pub fn sweep(
+    pub fn sweep(&mut self, alive: impl FnMut(&H) -> bool, release: impl FnMut(H)) -> usize {
+        self.sweep_from(0, alive, release)
+    }
+
+    /// [`Ledger::sweep`] for the handles from index `start` on (in tracking order), leaving the
+    /// older ones unasked.
+    pub fn sweep_from(
         &mut self,
+        start: usize,
         mut alive: impl FnMut(&H) -> bool,
         mut release: impl FnMut(H),
     ) -> usize {
         let before = self.entries.len();
-        let mut kept = 0;
+        let start = start.min(before);
+        let mut kept = start;
         // A hand-written `retain` that can move the dead handle out to `release`.
-        for i in 0..before {
+        for i in start..before {
             if alive(&self.entries[i].handle) {
                 self.entries.swap(kept, i);
                 kept += 1;
@@ -139,6 +147,14 @@ impl<H> Ledger<H> {
             release(entry.handle);
         }
         before - kept
+    }
+
+    /// The index of the first handle tracked at or after `since`, `now` being the current tick
+    /// (ticks wrap; handles are in tracking order, so this is a binary search).
+    pub fn tracked_since(&self, since: Tick, now: Tick) -> usize {
+        let limit = now.wrapping_sub(since);
+        self.entries
+            .partition_point(|e| now.wrapping_sub(e.born) > limit)
     }
 
     /// Collections counted since the last call, in the order they were found; each is handed out
@@ -245,6 +261,39 @@ mod tests {
             .map(|&i| Rc::as_ptr(&handles[i].0))
             .collect();
         assert_eq!(order, expected);
+    }
+
+    #[test]
+    fn tracked_since_finds_the_first_handle_of_a_tick_and_sweep_from_asks_only_from_there() {
+        let mut ledger = Ledger::default();
+        let a = ledger.open_site();
+        let handles: Vec<_> = (0..6).map(|_| Handle::new()).collect();
+        for (h, born) in handles.iter().zip([u32::MAX - 1, u32::MAX, 0, 0, 3, 7]) {
+            ledger.track(a, h.clone(), born).unwrap();
+        }
+        assert_eq!(ledger.tracked_since(u32::MAX - 1, 8), 0);
+        assert_eq!(ledger.tracked_since(0, 8), 2, "across the wrap");
+        assert_eq!(ledger.tracked_since(1, 8), 4);
+        assert_eq!(ledger.tracked_since(8, 8), 6);
+        handles[0].kill();
+        handles[3].kill();
+        handles[5].kill();
+        let mut asked = 0;
+        let collected = ledger.sweep_from(
+            2,
+            |h| {
+                asked += 1;
+                h.alive()
+            },
+            |_| {},
+        );
+        assert_eq!(
+            (asked, collected),
+            (4, 2),
+            "handle 0 is older than the start: not asked"
+        );
+        assert_eq!(ledger.live(), 4);
+        assert_eq!(ledger.tracked_since(0, 8), 2, "order is kept");
     }
 
     #[test]

@@ -1,11 +1,13 @@
 //! weak-tracker: counts live objects per key and per the line of code that made them, with
 //! Node-API weak references so that the counts are exact right after a garbage collection.
 
+mod generations;
 mod ledger;
 mod sites;
 /// The Node-API functions `index.js` calls (through the generated `binding.js`).
 pub mod tracker;
 mod weak;
 
+pub use generations::{Canaries, Generations, Sweep, OLD_AFTER};
 pub use ledger::{Ledger, LedgerError, Suspect, Tick, TICK_MS};
 pub use sites::{SiteId, Sites};

@@ -14,6 +14,10 @@
 //! mark-compact for all) also frees the young canary, so while its reference still reads alive no
 //! tracked object can have been freed, and the counts need no sweep. Its finalizer runs at the next
 //! `setImmediate` after the collection, and calls back into JavaScript to deliver `'gc'` events.
+//!
+//! After a young collection the sweep looks only at the entries that can still point at young
+//! objects; an old canary tells a full collection, after which it looks at every entry
+//! ([`Generations`] says how).
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -23,6 +27,7 @@ use napi::bindgen_prelude::*;
 use napi::{sys, JsValue};
 use napi_derive::napi;
 
+use crate::generations::{Canaries, Generations, Sweep};
 use crate::ledger::{Ledger, Tick, TICK_MS};
 use crate::weak::{self, ScopeBatch, StrongRef, WeakRef};
 
@@ -65,11 +70,44 @@ fn canary_died(env: sys::napi_env, hook: Rc<Hook>) {
     });
 }
 
+/// The old canaries' operations, with Node-API references of `env`.
+struct EnvCanaries(sys::napi_env);
+
+impl Canaries for EnvCanaries {
+    type Strong = StrongRef;
+    type Weak = WeakRef;
+    type Error = Error;
+
+    fn plant(&mut self) -> Result<StrongRef> {
+        StrongRef::new(self.0, weak::new_object(self.0)?)
+    }
+
+    fn weaken(&mut self, canary: StrongRef) -> std::result::Result<WeakRef, StrongRef> {
+        canary.weaken(self.0)
+    }
+
+    fn is_alive(&mut self, canary: &WeakRef) -> bool {
+        canary.is_alive(self.0)
+    }
+
+    fn release_strong(&mut self, canary: StrongRef) {
+        canary.delete(self.0);
+    }
+
+    fn release_weak(&mut self, canary: WeakRef) {
+        canary.delete(self.0);
+    }
+}
+
 /// The native books of one tracker. Internal: use `WeakTracker` from `index.js`.
 pub struct NativeTracker {
     env: sys::napi_env,
     ledger: Ledger<WeakRef>,
     canary: Option<WeakRef>,
+    generations: Generations<StrongRef, WeakRef>,
+    /// Sweeps that looked only at recent entries, and sweeps that looked at all of them.
+    young_sweeps: u32,
+    full_sweeps: u32,
     hook: Rc<Hook>,
     /// Zero of the ledger's clock.
     epoch: Instant,
@@ -92,6 +130,9 @@ impl NativeTracker {
             env,
             ledger: Ledger::default(),
             canary: None,
+            generations: Generations::default(),
+            young_sweeps: 0,
+            full_sweeps: 0,
             hook: Rc::new(hook),
             epoch: Instant::now(),
         })
@@ -124,6 +165,15 @@ impl NativeTracker {
         if !collected_since && !force {
             return Ok(0);
         }
+        let now = self.now();
+        let mut plan = Sweep::Full;
+        if collected_since {
+            self.generations.collection_seen(now);
+            plan = self.generations.plan(&mut EnvCanaries(env))?;
+        }
+        if force {
+            plan = Sweep::Full;
+        }
         // The new canary is planted before the sweep: planting allocates, and a collection it
         // triggers must be one that the sweep below still sees.
         let fresh = if self.ledger.live() > 0 {
@@ -131,8 +181,19 @@ impl NativeTracker {
         } else {
             None
         };
+        let start = match plan {
+            Sweep::Full => {
+                self.full_sweeps = self.full_sweeps.wrapping_add(1);
+                0
+            }
+            Sweep::Young { since } => {
+                self.young_sweeps = self.young_sweeps.wrapping_add(1);
+                self.ledger.tracked_since(since, now)
+            }
+        };
         let mut scopes = ScopeBatch::open(env)?;
-        let collected = self.ledger.sweep(
+        let collected = self.ledger.sweep_from(
+            start,
             |weak| {
                 scopes.step();
                 weak.is_alive(env)
@@ -147,6 +208,9 @@ impl NativeTracker {
             }
             fresh => fresh,
         };
+        if self.ledger.live() == 0 {
+            self.generations.release(&mut EnvCanaries(env));
+        }
         if let Some(old) = std::mem::replace(&mut self.canary, fresh) {
             old.delete(env);
         }
@@ -185,6 +249,7 @@ impl Drop for NativeTracker {
     fn drop(&mut self) {
         let env = self.env;
         self.ledger.clear(|weak| weak.delete(env));
+        self.generations.release(&mut EnvCanaries(env));
         if let Some(canary) = self.canary.take() {
             canary.delete(env);
         }
@@ -261,6 +326,17 @@ pub fn drain(handle: &Handle) -> Result<Uint32Array> {
 #[napi]
 pub fn release_idle(handle: &Handle) -> Result<Uint32Array> {
     Ok(Uint32Array::new(books(handle)?.ledger.release_idle()))
+}
+
+/// How many sweeps so far looked only at recently tracked objects (after young collections), and
+/// how many looked at every tracked object: `[young, full]`. For tests and benchmarks.
+#[napi]
+pub fn sweep_stats(handle: &Handle) -> Result<Uint32Array> {
+    let books = books(handle)?;
+    Ok(Uint32Array::new(vec![
+        books.young_sweeps,
+        books.full_sweeps,
+    ]))
 }
 
 /// Live objects tracked more than `olderThanMs` ago, as flat triples: site id, how many, and the

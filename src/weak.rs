@@ -63,6 +63,21 @@ impl<const COUNT: u32> Reference<COUNT> {
     }
 }
 
+impl StrongRef {
+    /// The same reference with a count of zero: from now on it no longer keeps its value alive.
+    /// Gives the strong reference back when Node-API refuses.
+    pub fn weaken(self, env: sys::napi_env) -> std::result::Result<WeakRef, StrongRef> {
+        let mut count = 0;
+        // SAFETY: `self.0` is a live reference of `env` with a count of one.
+        let status = unsafe { sys::napi_reference_unref(env, self.0, &mut count) };
+        if status == sys::Status::napi_ok && count == 0 {
+            Ok(Reference(self.0))
+        } else {
+            Err(self)
+        }
+    }
+}
+
 /// Runs `callback(env, data)` once `object` has been collected. At this module's Node-API version
 /// Node defers finalizers out of the garbage collection to the next `setImmediate` phase, so the
 /// callback may call JavaScript. During environment teardown it runs too, when JavaScript can no
