@@ -38,6 +38,19 @@ async function until(done, limitMs = 30_000) {
   }
 }
 
+// Allocates `bytes` of short-lived arrays (about 1 KiB each), turning the event loop every 8 MiB,
+// as a busy server does: the young generation is collected many times meanwhile.
+async function allocate(bytes) {
+  let sink = null
+  const arrays = Math.round(bytes / 1040)
+  for (let i = 0; i < arrays; i++) {
+    sink = new Array(128)
+    sink[i & 127] = i
+    if ((i & 8191) === 8191) await tick()
+  }
+  return sink.length
+}
+
 function totalOf(refs) {
   let total = 0
   for (const key in refs) total += refs[key]._total
@@ -99,6 +112,36 @@ const scenarios = {
     return result
   },
 
+  // ms for the app to allocate 1 GiB of short-lived arrays while `live` tracked objects stay alive.
+  async background100k(t) {
+    return background(t, 100_000)
+  },
+  async background1M(t) {
+    return background(t, 1_000_000)
+  },
+
+  // ns per `JSON.stringify(refs)` when the app has allocated (and so run young collections)
+  // between reads, at 10k and 1M live objects.
+  async refsWhileAllocating(t) {
+    const result = {}
+    const kept = []
+    for (const live of [10_000, 1_000_000]) {
+      app(keeping(t, kept), kept.length, live - kept.length)
+      await settle()
+      let readNs = 0
+      let length = 0
+      for (let i = 0; i < 50; i++) {
+        await allocate(16 * 2 ** 20)
+        const start = now()
+        length += JSON.stringify(t.refs).length
+        readNs += Number(now() - start)
+      }
+      result[`nsPerRead${live}`] = readNs / 50
+      result[`read${live}`] = length > 0
+    }
+    return result
+  },
+
   // ms for the first refs read right after gc() freed N objects, and whether it was exact.
   async refsAfterGc(t) {
     const kept = []
@@ -127,6 +170,17 @@ const scenarios = {
     await until(() => events === N)
     return { allEventsMs: ms(start) }
   },
+}
+
+async function background(t, live) {
+  const kept = []
+  app(keeping(t, kept), 0, live)
+  await settle()
+  // Steady state: a tracker's first few young collections are swept in full (see README).
+  await allocate(64 * 2 ** 20)
+  const start = now()
+  await allocate(2 ** 30)
+  return { appMs: ms(start), kept: kept.length }
 }
 
 async function main() {

@@ -4,7 +4,9 @@
 // batches as a server does. One cycle in ten tracks under a key never seen before, so the tracker's
 // own bookkeeping for dead keys and origins must be released for memory to stay flat. Prints RSS
 // after gc() at 1M, 5M and 10M cycles and checks that every count ends at 0 with one 'gc' event
-// per object.
+// per object. Then it churns 1M more cycles with no other tracked object alive, and 1M with a
+// million tracked objects kept alive, and prints the cost per cycle of each: it must not grow with
+// the number of live objects.
 //
 //   npm run soak            (node --expose-gc scripts/soak.js [cycles])
 
@@ -47,6 +49,24 @@ async function settle(expected) {
 
 const mib = (bytes) => (bytes / 1048576).toFixed(1)
 
+// ns per track-and-drop cycle over `cycles` cycles starting at index `from`, event loop turning.
+async function timedChurn(from, cycles) {
+  const start = process.hrtime.bigint()
+  for (let done = 0; done < cycles; done += batch) {
+    runBatch(from + done)
+    await new Promise(setImmediate)
+  }
+  return Number(process.hrtime.bigint() - start) / cycles
+}
+
+const resident = []
+function keepResident(n) {
+  for (let i = 0; i < n; i++) {
+    resident.push({ resident: i })
+    wt.track('resident', resident[i])
+  }
+}
+
 async function main() {
   assert.equal(typeof global.gc, 'function', 'run with node --expose-gc')
   const rows = []
@@ -66,10 +86,25 @@ async function main() {
       rows.push([done.toLocaleString('en'), mib(rss), mib(rss - baseline), mib(heapUsed), seconds.toFixed(1)])
     }
   }
+
+  const phase = 1_000_000
+  const alone = await timedChurn(total, phase)
+  keepResident(1_000_000)
+  await settle(total + phase)
+  const withResident = await timedChurn(total + phase, phase)
+  await settle(total + 2 * phase)
+  assert.equal(events, total + 2 * phase, "one 'gc' event per churned object")
+  assert.deepEqual(Object.keys(wt.refs), ['resident'])
+  assert.equal(wt.refs.resident._total, resident.length)
+
   console.log(`Node ${process.version}, ${total.toLocaleString('en')} cycles, baseline RSS ${mib(baseline)} MiB\n`)
   console.log('| cycles | RSS MiB | RSS growth MiB | heap used MiB | elapsed s |')
   console.log('|---|---|---|---|---|')
   for (const row of rows) console.log(`| ${row.join(' | ')} |`)
+  console.log('\n| 1M more cycles | ns per cycle |')
+  console.log('|---|---|')
+  console.log(`| no other tracked object alive | ${alone.toFixed(0)} |`)
+  console.log(`| 1,000,000 tracked objects kept alive | ${withResident.toFixed(0)} |`)
 }
 
 main()
