@@ -47,6 +47,50 @@ declare namespace weakTracker {
     oldestMs: number
   }
 
+  interface WhyOptions {
+    /** Only objects tracked from this origin (a stack line as `refs` shows it). Default: every origin. */
+    origin?: string
+    /** How many live objects to explain per (key, origin), a positive integer. Default: `20`. */
+    limit?: number
+  }
+
+  /** One node of a retainer path and the reference that leads into it. */
+  interface PathStep {
+    /** The node's name as V8's snapshot gives it: a class name, `Array`, a function name,
+     * `system / Context`... (never the contents of a string or a number: those show as
+     * `(string)`, `(number)`). */
+    node: string
+    /** The snapshot's node type: `object`, `array`, `closure`, `hidden`, `synthetic`, `native`... */
+    nodeType: string
+    /** The name of the reference from the previous node: a property or variable name, or
+     * `[index]`. */
+    edge: string
+    /** The reference's type: `property`, `element`, `context`, `internal`, `hidden`, `shortcut`. */
+    edgeType: string
+  }
+
+  /** Retainer paths of one shape (the same node and edge names, indices aside). */
+  interface RetainerPath {
+    /** How many of the explained objects are held along a path of this shape. */
+    count: number
+    /** From the GC root to the tracked object: one of the paths of this shape. */
+    steps: PathStep[]
+    /** The path for people, as a LeakCanary-style leak trace. */
+    text: string
+  }
+
+  /** What holds the live objects of one (key, origin). */
+  interface Why {
+    key: string
+    origin: string
+    /** Live objects of this key and origin right after the snapshot. */
+    live: number
+    /** How many of the (at most `limit`) objects looked at have a path from a GC root. */
+    explained: number
+    /** Path shapes, most common first. */
+    paths: RetainerPath[]
+  }
+
   interface WeakTracker extends EventEmitter {
     /**
      * Counts `obj` as live under `key` and its origin: the stack line of the first caller frame
@@ -83,6 +127,17 @@ declare namespace weakTracker {
      * The likely leaks: objects that should have been short-lived and are not.
      */
     suspects(options?: SuspectsOptions): Suspect[]
+
+    /**
+     * What keeps the live objects of `key` alive: per origin with live objects (most live first),
+     * the shortest retainer paths of up to `limit` of them, from a heap snapshot of this thread,
+     * grouped by shape. Pauses the thread while V8 takes the snapshot. Holds no tracked object
+     * afterwards; writes nothing to disk.
+     *
+     * Rejects with `ERR_INVALID_ARG_TYPE` / `ERR_OUT_OF_RANGE` on bad arguments, and with
+     * `ERR_WEAK_TRACKER_NO_MEMORY` when the snapshot would not fit in the memory available.
+     */
+    why(key: string, options?: WhyOptions): Promise<Why[]>
 
     /** A tracked object was freed by the garbage collector. Emitted once per object, after the
      * collection, in the thread that tracked it. */

@@ -15,6 +15,7 @@ test('the tarball carries the prebuilt binary, the front, the types, README and 
   assert.deepEqual(packed.files, [
     'LICENSE',
     'README.md',
+    'bin/weak-tracker.js',
     'binding.js',
     'index.d.ts',
     'index.js',
@@ -23,6 +24,7 @@ test('the tarball carries the prebuilt binary, the front, the types, README and 
     'lib/errors.js',
     'lib/origin.js',
     'lib/tracker.js',
+    'lib/why.js',
     'package.json',
     'weak-tracker.linux-x64-gnu.node',
   ])
@@ -62,4 +64,10 @@ test('without a binary for the platform, require fails with an error that names 
   const out = JSON.parse(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' }))
   assert.equal(out.code, 'ERR_WEAK_TRACKER_NO_BINARY')
   assert.match(out.message, /native binary for linux-x64-gnu \(Node\.js v\d+/)
+})
+
+test('the installed package puts the snapshot command on the bin path', () => {
+  const bin = path.join(packed.project, 'node_modules', '.bin', 'weak-tracker')
+  const out = execFileSync(bin, ['--help'], { encoding: 'utf8' })
+  assert.match(out, /^usage: weak-tracker why FILE\.heapsnapshot --class NAME/)
 })

@@ -8,6 +8,7 @@ const native = require('./binding.js')
 const { invalidArgType, outOfRange } = require('./errors.js')
 const { takeOver, restore, firstFrames, originOf, retainOrigin, releaseOrigin } = require('./origin.js')
 const { collectGarbage } = require('./collect.js')
+const why = require('./why.js')
 
 // Where `track` captures its caller: one object reused for every call, which measured about
 // 0.1 µs (3%) cheaper per track than capturing onto a fresh one (V8 redefines `stack` in place).
@@ -154,6 +155,57 @@ class WeakTracker extends EventEmitter {
       suspects.push({ key: this.#keys[id], origin: this.#origins[id], count: flat[i + 1], oldestMs: flat[i + 2] })
     }
     return suspects.sort((a, b) => b.count - a.count || b.oldestMs - a.oldestMs)
+  }
+
+  // What keeps the live objects of `key` alive: per origin, the shortest retainer paths of up to
+  // `limit` of them, from a heap snapshot of this thread.
+  async why(key, options = {}) {
+    if (typeof key !== 'string') throw invalidArgType('key', 'string', key, this.why)
+    if (!isObject(options)) throw invalidArgType('options', 'object', options, this.why)
+    const { origin, limit = 20 } = options
+    if (origin !== undefined && typeof origin !== 'string') throw invalidArgType('options.origin', 'string', origin, this.why)
+    if (typeof limit !== 'number') throw invalidArgType('options.limit', 'number', limit, this.why)
+    if (!Number.isInteger(limit) || limit < 1) throw outOfRange('options.limit', 'an integer >= 1', limit, this.why)
+    native.sweep(this.#native)
+    const counts = native.counts(this.#native)
+    const sites = []
+    for (const [siteOrigin, id] of this.#ids.get(key) ?? []) {
+      if ((origin === undefined || siteOrigin === origin) && counts[id] > 0) sites.push(id)
+    }
+    if (sites.length === 0) return []
+    const found = sites.map((id) => ({ key, origin: this.#origins[id], live: counts[id] }))
+    const explanations = await why.explainSetsInTurn(this.#weakSetsOf(sites, limit))
+    // V8 collects before it takes a snapshot: what was garbage is gone now, and not explained.
+    native.sweep(this.#native)
+    const after = native.counts(this.#native)
+    sites.forEach((id, i) => {
+      const same = this.#keys[id] === key && this.#origins[id] === found[i].origin
+      found[i].live = same ? after[id] : 0
+    })
+    return found
+      .map((site, i) => {
+        const { explained = 0, paths = [] } = explanations[i] ?? {}
+        const header = (count) => `${why.objects(count)} tracked as '${key}' ${site.origin}`
+        return {
+          ...site,
+          explained,
+          paths: paths.map((path) => ({ ...path, text: why.pathText(path, header(path.count), `tracked as '${key}'`) })),
+        }
+      })
+      .filter((site) => site.live > 0)
+      .sort((a, b) => b.live - a.live)
+  }
+
+  // Per site, a WeakSet of up to `limit` of its live objects. Nothing else keeps them: this
+  // frame, which held them for a moment, is gone before the snapshot is taken.
+  #weakSetsOf(sites, limit) {
+    const sets = []
+    for (const id of sites) {
+      const set = new WeakSet()
+      for (const obj of native.sample(this.#native, id, limit)) set.add(obj)
+      sets.push(set)
+    }
+    return sets
   }
 
   #siteId(key, origin) {

@@ -112,6 +112,16 @@ impl<H> Ledger<H> {
         found
     }
 
+    /// Up to `limit` watched handles of `site` for which `alive` holds, oldest first.
+    pub fn sample(&self, site: SiteId, limit: usize, mut alive: impl FnMut(&H) -> bool) -> Vec<&H> {
+        self.entries
+            .iter()
+            .filter(|e| e.site == site && alive(&e.handle))
+            .take(limit)
+            .map(|e| &e.handle)
+            .collect()
+    }
+
     /// Number of watched handles not yet seen collected.
     pub fn live(&self) -> usize {
         self.entries.len()
@@ -294,6 +304,27 @@ mod tests {
         );
         assert_eq!(ledger.live(), 4);
         assert_eq!(ledger.tracked_since(0, 8), 2, "order is kept");
+    }
+
+    #[test]
+    fn sample_gives_live_handles_of_one_site_oldest_first() {
+        let mut ledger = Ledger::default();
+        let a = ledger.open_site();
+        let b = ledger.open_site();
+        let handles: Vec<_> = (0..6).map(|_| Handle::new()).collect();
+        for (i, h) in handles.iter().enumerate() {
+            ledger
+                .track(if i % 2 == 0 { a } else { b }, h.clone(), 0)
+                .unwrap();
+        }
+        handles[2].kill();
+        let got: Vec<_> = ledger
+            .sample(a, 5, Handle::alive)
+            .into_iter()
+            .map(|h| Rc::as_ptr(&h.0))
+            .collect();
+        assert_eq!(got, [Rc::as_ptr(&handles[0].0), Rc::as_ptr(&handles[4].0)]);
+        assert_eq!(ledger.sample(b, 1, Handle::alive).len(), 1);
     }
 
     #[test]

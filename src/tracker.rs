@@ -328,6 +328,28 @@ pub fn release_idle(handle: &Handle) -> Result<Uint32Array> {
     Ok(Uint32Array::new(books(handle)?.ledger.release_idle()))
 }
 
+/// Up to `limit` live objects tracked under `site`, oldest first, for `why()`: the caller must
+/// not keep them.
+#[napi(ts_return_type = "object[]")]
+pub fn sample<'env>(
+    env: &'env Env,
+    handle: &Handle,
+    site: u32,
+    limit: u32,
+) -> Result<Unknown<'env>> {
+    let books = books(handle)?;
+    let raw = env.raw();
+    let values: Vec<sys::napi_value> = books
+        .ledger
+        .sample(site, limit as usize, |weak| weak.is_alive(raw))
+        .into_iter()
+        .filter_map(|weak| weak.value(raw))
+        .collect();
+    let array = weak::new_array(raw, &values)?;
+    // SAFETY: `array` is an array handle just created in `env`, alive in the current scope.
+    Ok(unsafe { Unknown::from_raw_unchecked(raw, array) })
+}
+
 /// How many sweeps so far looked only at recently tracked objects (after young collections), and
 /// how many looked at every tracked object: `[young, full]`. For tests and benchmarks.
 #[napi]

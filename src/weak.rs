@@ -189,3 +189,19 @@ pub fn call(env: sys::napi_env, function: sys::napi_value, arg: sys::napi_value)
     let status = unsafe { sys::napi_call_function(env, undefined, function, 1, &arg, &mut result) };
     check(status, "napi_call_function")
 }
+
+/// A new array holding `values`.
+pub fn new_array(env: sys::napi_env, values: &[sys::napi_value]) -> Result<sys::napi_value> {
+    let mut array = ptr::null_mut();
+    // SAFETY: `env` is the live environment of the current call.
+    let status = unsafe { sys::napi_create_array_with_length(env, values.len(), &mut array) };
+    check(status, "napi_create_array_with_length")?;
+    for (i, &value) in values.iter().enumerate() {
+        let index =
+            u32::try_from(i).map_err(|_| Error::new(Status::InvalidArg, "too many values"))?;
+        // SAFETY: `array` and `value` are handles of `env`, alive in the current scope.
+        let status = unsafe { sys::napi_set_element(env, array, index, value) };
+        check(status, "napi_set_element")?;
+    }
+    Ok(array)
+}

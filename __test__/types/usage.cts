@@ -37,7 +37,21 @@ wt.track('k')
 // @ts-expect-error refs is read-only
 wt.refs = {}
 
-void [emitter, isTracker, refs]
+async function explain(): Promise<void> {
+  const found: weakTracker.Why[] = await wt.why('leaker', { origin: 'at f (/a.js:1:1)', limit: 5 })
+  for (const site of found) {
+    const first: weakTracker.PathStep | undefined = site.paths[0]?.steps[0]
+    const text: string = site.paths[0]?.text ?? ''
+    const live: number = site.live + site.explained
+    void [first?.node, first?.edgeType, text, live]
+  }
+  // @ts-expect-error the key must be a string
+  await wt.why(1)
+  // @ts-expect-error limit is a number
+  await wt.why('k', { limit: '5' })
+}
+
+void [emitter, isTracker, refs, explain]
 
 async function leakHunt(): Promise<void> {
   await wt.collect()

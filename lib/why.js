@@ -1,0 +1,112 @@
+'use strict'
+
+// why(): what keeps tracked objects alive. The objects are put in WeakSets held by a probe object
+// of a class no other code has (memlab's trick: nothing about them changes, and the probe holds
+// them only weakly), V8 takes a heap snapshot of this thread, and the snapshot streams into the
+// native decoder chunk by chunk (src/heap/): the JSON text is never held in the JavaScript heap and
+// never written to disk. The decoder keeps only the names a report may show, and the report
+// carries class, variable and property names, never the contents of strings or numbers.
+
+const os = require('node:os')
+const v8 = require('node:v8')
+const native = require('./binding.js')
+
+const PROBE_CLASS = 'WeakTrackerWhyProbe'
+
+class WeakTrackerWhyProbe {
+  constructor(sets) {
+    this.sets = sets
+  }
+}
+
+// Memory a snapshot needs beside the heap, as a multiple of the heap: V8 builds it in native
+// memory at about twice the heap (Node's docs), and the decoded columns take about half as much.
+const SNAPSHOT_FACTOR = 2.5
+
+function noMemory(need, available) {
+  const mib = (n) => `${Math.round(n / 2 ** 20)} MiB`
+  const error = new Error(
+    `weak-tracker: a heap snapshot of this thread needs about ${mib(need)} of memory and only ${mib(available)} ` +
+      'is available: why() was not run.',
+  )
+  error.code = 'ERR_WEAK_TRACKER_NO_MEMORY'
+  return error
+}
+
+function checkHeadroom() {
+  const need = v8.getHeapStatistics().used_heap_size * SNAPSHOT_FACTOR
+  let available = os.freemem()
+  const constrained = typeof process.constrainedMemory === 'function' ? process.constrainedMemory() : 0
+  if (constrained > 0 && constrained < Number.MAX_SAFE_INTEGER) {
+    available = Math.min(available, constrained - process.memoryUsage.rss())
+  }
+  if (need > available) throw noMemory(need, available)
+}
+
+// Takes a snapshot of this thread's heap and decodes it while V8 writes it out.
+async function snapshotHeap() {
+  const decoder = native.heapDecoder()
+  let stream
+  try {
+    stream = v8.getHeapSnapshot()
+    for await (const chunk of stream) native.heapFeed(decoder, chunk)
+  } catch (error) {
+    stream?.destroy()
+    try {
+      native.heapFinish(decoder)
+    } catch {
+      // The decoder's own complaint is about the cut-off text; the cause is `error`.
+    }
+    throw error
+  }
+  return native.heapFinish(decoder)
+}
+
+// One explanation `{ explained, paths }` per WeakSet in `sets`, in order.
+async function explainSets(sets) {
+  checkHeadroom()
+  const probe = new WeakTrackerWhyProbe(sets)
+  const heap = await snapshotHeap()
+  // The probe stays reachable until the snapshot has been taken.
+  probe.sets = null
+  const json = native.heapExplainProbe(heap, PROBE_CLASS)
+  if (json === null) throw new Error('weak-tracker: the heap snapshot did not contain the probe')
+  return JSON.parse(json)
+}
+
+// One snapshot at a time per thread: each pauses the thread and needs memory of its own.
+let queue = Promise.resolve()
+
+function explainSetsInTurn(sets) {
+  const run = queue.then(() => explainSets(sets))
+  queue = run.catch(() => {})
+  return run
+}
+
+const LABELS = { closure: ' (closure)', native: ' (native)', hidden: '', object: '', synthetic: '', array: '' }
+
+function label(step) {
+  if (step.node === '') return step.nodeType === 'closure' ? '(anonymous function)' : `(${step.nodeType})`
+  return `${step.node}${LABELS[step.nodeType] ?? ` (${step.nodeType})`}`
+}
+
+// A path for people, in the shape of LeakCanary's leak trace, with memlab's edge types.
+function pathText(path, header, tracked) {
+  const steps = path.steps
+  let first = 0
+  while (first + 1 < steps.length - 1 && steps[first + 1].nodeType === 'synthetic') first++
+  const lines = [`┬─── ${header}`, `│ GC root: ${label(steps[first])}`]
+  for (let i = first + 1; i < steps.length; i++) {
+    const step = steps[i]
+    lines.push(`│    ↓ ${step.edge} (${step.edgeType})`)
+    const last = tracked ? `╰→ ${label(step)}   (${tracked})` : `╰→ ${label(step)}`
+    lines.push(i === steps.length - 1 ? last : `├─ ${label(step)}`)
+  }
+  return lines.join('\n')
+}
+
+function objects(n) {
+  return n === 1 ? '1 object' : `${n} objects`
+}
+
+module.exports = { explainSetsInTurn, pathText, objects, snapshotHeap }

@@ -1,0 +1,127 @@
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+//! (No unwrap, expect or panic here: every path is reachable from JavaScript.)
+
+//! The Node-API facade of `why()` and the snapshot command: decoding a snapshot that JavaScript
+//! streams in (or a file), and explaining objects in it. The work is in [`crate::heap`].
+
+use std::cell::RefCell;
+use std::fs::File;
+use std::io::BufReader;
+
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+
+use crate::heap::{self, HeapGraph, Paths, SnapshotError, StreamingDecoder};
+
+fn failure(error: SnapshotError) -> Error {
+    Error::new(Status::GenericFailure, error.0)
+}
+
+/// A snapshot being decoded; chunks go in with `heapFeed`.
+type Decoder = External<RefCell<Option<StreamingDecoder>>>;
+
+/// A decoded snapshot with its shortest-path tree.
+pub struct Heap {
+    graph: HeapGraph,
+    paths: Paths,
+}
+
+impl Heap {
+    fn new(graph: HeapGraph) -> Self {
+        let paths = Paths::search(&graph);
+        Self { graph, paths }
+    }
+}
+
+/// Starts decoding a snapshot on a thread of its own.
+#[napi]
+pub fn heap_decoder() -> Result<Decoder> {
+    let decoder = StreamingDecoder::start().map_err(failure)?;
+    Ok(External::new(RefCell::new(Some(decoder))))
+}
+
+/// Hands the next chunk of the snapshot's text to the decoder.
+#[napi]
+pub fn heap_feed(decoder: &Decoder, chunk: &[u8]) -> Result<()> {
+    let mut slot = decoder.try_borrow_mut().map_err(|_| busy())?;
+    match slot.as_mut() {
+        Some(decoder) => {
+            decoder.feed(chunk.to_vec());
+            Ok(())
+        }
+        None => Err(finished()),
+    }
+}
+
+/// Ends the text: the decoded snapshot, searched for shortest paths.
+#[napi]
+pub fn heap_finish(decoder: &Decoder) -> Result<External<Heap>> {
+    let taken = decoder.try_borrow_mut().map_err(|_| busy())?.take();
+    let graph = taken.ok_or_else(finished)?.finish().map_err(failure)?;
+    Ok(External::new(Heap::new(graph)))
+}
+
+/// Decodes the snapshot file at `path`.
+#[napi]
+pub fn heap_read_file(path: String) -> Result<External<Heap>> {
+    let file = File::open(&path)
+        .map_err(|e| Error::new(Status::InvalidArg, format!("cannot read {path}: {e}")))?;
+    let graph = HeapGraph::read(BufReader::with_capacity(1 << 20, file)).map_err(failure)?;
+    Ok(External::new(Heap::new(graph)))
+}
+
+/// Nodes and edges in the snapshot: `[nodes, edges]`.
+#[napi]
+pub fn heap_size(heap: &External<Heap>) -> Vec<u32> {
+    let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+    vec![
+        count(heap.graph.node_count()),
+        count(heap.graph.edge_count()),
+    ]
+}
+
+/// Explains the objects held weakly by the probe of class `probeClass` (an object whose `sets`
+/// is an array of `WeakSet`s): one explanation per set, as JSON, or `null` without a probe.
+#[napi]
+pub fn heap_explain_probe(heap: &External<Heap>, probe_class: String) -> Result<Option<String>> {
+    let Some(groups) = heap::probe_targets(&heap.graph, &probe_class) else {
+        return Ok(None);
+    };
+    let explanations: Vec<_> = groups
+        .iter()
+        .map(|targets| heap::explain(&heap.graph, &heap.paths, targets))
+        .collect();
+    serde_json::to_string(&explanations)
+        .map(Some)
+        .map_err(|e| Error::new(Status::GenericFailure, e.to_string()))
+}
+
+/// Explains up to `limit` objects of class `class`: JSON `{ live, explained, paths }`, where
+/// `live` counts every object of that class the root reaches.
+#[napi]
+pub fn heap_explain_class(heap: &External<Heap>, class: String, limit: u32) -> Result<String> {
+    let all = heap::objects_of_class(&heap.graph, &class);
+    let reached: Vec<u32> = all.into_iter().filter(|&n| heap.paths.reached(n)).collect();
+    let sample = &reached[..reached.len().min(limit as usize)];
+    let explanation = heap::explain(&heap.graph, &heap.paths, sample);
+    serde_json::to_string(&serde_json::json!({
+        "live": reached.len(),
+        "explained": explanation.explained,
+        "paths": explanation.paths,
+    }))
+    .map_err(|e| Error::new(Status::GenericFailure, e.to_string()))
+}
+
+fn busy() -> Error {
+    Error::new(
+        Status::GenericFailure,
+        "weak-tracker: the snapshot decoder is in use",
+    )
+}
+
+fn finished() -> Error {
+    Error::new(
+        Status::GenericFailure,
+        "weak-tracker: the snapshot decoder has finished",
+    )
+}
