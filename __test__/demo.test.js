@@ -5,7 +5,7 @@ const assert = require('node:assert/strict')
 const path = require('node:path')
 const { execFileSync } = require('node:child_process')
 
-// `npm run demo`, without --expose-gc: both parts run against real servers on 127.0.0.1.
+// `npm run demo`, without --expose-gc: all three parts run against real servers on 127.0.0.1.
 const out = execFileSync(process.execPath, [path.join(__dirname, '../example/http-leak.js')], {
   encoding: 'utf8',
   timeout: 60_000,
@@ -32,4 +32,13 @@ test('under a steady stream of requests, diff() and suspects() name the leaking 
   const suspects = section('suspects({ olderThan: 250 }):')
   assert.equal(suspects.length, 1, suspects.join('\n'))
   assert.match(suspects[0], /^44 api at audit \(.*http-leak\.js:\d+:\d+\), oldest \d+ ms$/)
+})
+
+test("why() names the module-level array that holds the server's sessions, and the handler that fills it", () => {
+  const part = out.split("why('cached-session'): ")[1]
+  assert.match(part, /^10 live, 10 explained, 1 path shape\(s\)\n/)
+  assert.match(part, /┬─── 10 objects tracked as 'cached-session' at Server\.sessionHandler \(.*http-leak\.js:\d+:\d+\)\n/)
+  assert.match(part, /├─ Server\n│ {4}↓ _events \(property\)\n├─ Object\n│ {4}↓ request \(property\)\n├─ sessionHandler \(closure\)\n/)
+  assert.match(part, /│ {4}↓ sessionCache \(context\)\n├─ Array\n│ {4}↓ \[\d+\] \(element\)\n╰→ Object {3}\(tracked as 'cached-session'\)/)
+  assert.doesNotMatch(part, /user-\d/, 'no string contents from the heap')
 })

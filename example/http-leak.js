@@ -7,6 +7,8 @@
 //    shows the counts drop.
 // 2. A slow leak under a steady stream of requests: collect(), diff() and suspects() name the one
 //    leaking line among several that make objects on every request.
+// 3. Who holds them: why() follows the references from a GC root to the leaking sessions, and names
+//    the module-level array that keeps them.
 //
 //   npm run demo        (no --expose-gc needed: collect() forces the collections)
 
@@ -124,9 +126,32 @@ async function slowLeak() {
   }
 }
 
+// Part 3: a server whose session cache is never emptied.
+const sessionCache = []
+
+function sessionHandler(req, res) {
+  const session = { url: req.url, user: `user-${sessionCache.length}` }
+  wt.track('cached-session', session)
+  sessionCache.push(session)
+  res.end('ok')
+}
+
+async function whoHoldsThem() {
+  const server = await listen(sessionHandler)
+  const { port } = server.address()
+  for (let i = 0; i < 10; i++) await get(port, `/login/${i}`)
+  await settle()
+  // While the server still listens, as a leak is looked at in a running app.
+  const [site] = await wt.why('cached-session', { limit: 10 })
+  await new Promise((resolve) => server.close(resolve))
+  console.log(`\nwhy('cached-session'): ${site.live} live, ${site.explained} explained, ${site.paths.length} path shape(s)\n`)
+  for (const path of site.paths) console.log(path.text)
+}
+
 async function main() {
   await originalExample()
   await slowLeak()
+  await whoHoldsThem()
 }
 
 main()
