@@ -174,3 +174,18 @@ test('the command says in one line what is wrong with its file or its arguments'
     assert.doesNotMatch(out.stderr, /\n\s+at /, 'no stack trace')
   }
 })
+
+test('why() refuses with ERR_WEAK_TRACKER_NO_MEMORY, before taking a snapshot, when the memory is not there', async (t) => {
+  const why = require('../lib/why.js')
+  const { need, available } = why.headroom({ heapUsed: 100 * 2 ** 20, free: 64 * 2 ** 30, constrained: 2 ** 30, rss: 512 * 2 ** 20 })
+  assert.equal(available, 512 * 2 ** 20, 'a container limit counts, less what the process already uses')
+  assert.ok(need > available)
+  assert.deepEqual(why.headroom({ heapUsed: 1, free: 100, constrained: 0, rss: 0 }).available, 100)
+  // The real check, with the process made to look short of memory.
+  const os = require('node:os')
+  t.mock.method(os, 'freemem', () => 1024)
+  const wt = WeakTracker()
+  const kept = trackHeld(wt, 'k', 1)
+  await assert.rejects(wt.why('k'), { code: 'ERR_WEAK_TRACKER_NO_MEMORY', message: /needs about \d+ MiB of memory and only 0 MiB is available: why\(\) was not run\./ })
+  assert.equal(kept.length, 1)
+})

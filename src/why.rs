@@ -6,19 +6,18 @@
 
 use std::cell::RefCell;
 use std::fs::File;
-use std::io::BufReader;
 
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
-use crate::heap::{self, HeapGraph, Paths, SnapshotError, StreamingDecoder};
+use crate::heap::{self, Decoder as SnapshotDecoder, HeapGraph, Paths, SnapshotError};
 
 fn failure(error: SnapshotError) -> Error {
     Error::new(Status::GenericFailure, error.0)
 }
 
 /// A snapshot being decoded; chunks go in with `heapFeed`.
-type Decoder = External<RefCell<Option<StreamingDecoder>>>;
+type Decoder = External<RefCell<Option<SnapshotDecoder>>>;
 
 /// A decoded snapshot with its shortest-path tree.
 pub struct Heap {
@@ -33,24 +32,21 @@ impl Heap {
     }
 }
 
-/// Starts decoding a snapshot on a thread of its own.
+/// Starts decoding a snapshot.
 #[napi]
-pub fn heap_decoder() -> Result<Decoder> {
-    let decoder = StreamingDecoder::start().map_err(failure)?;
-    Ok(External::new(RefCell::new(Some(decoder))))
+pub fn heap_decoder() -> Decoder {
+    External::new(RefCell::new(Some(SnapshotDecoder::default())))
 }
 
-/// Hands the next chunk of the snapshot's text to the decoder.
+/// Decodes the next chunk of the snapshot's text, as it comes. After an error the decoder is done.
 #[napi]
 pub fn heap_feed(decoder: &Decoder, chunk: &[u8]) -> Result<()> {
     let mut slot = decoder.try_borrow_mut().map_err(|_| busy())?;
-    match slot.as_mut() {
-        Some(decoder) => {
-            decoder.feed(chunk.to_vec());
-            Ok(())
-        }
-        None => Err(finished()),
+    let fed = slot.as_mut().ok_or_else(finished)?.feed(chunk);
+    if fed.is_err() {
+        *slot = None;
     }
+    fed.map_err(failure)
 }
 
 /// Ends the text: the decoded snapshot, searched for shortest paths.
@@ -66,7 +62,7 @@ pub fn heap_finish(decoder: &Decoder) -> Result<External<Heap>> {
 pub fn heap_read_file(path: String) -> Result<External<Heap>> {
     let file = File::open(&path)
         .map_err(|e| Error::new(Status::InvalidArg, format!("cannot read {path}: {e}")))?;
-    let graph = HeapGraph::read(BufReader::with_capacity(1 << 20, file)).map_err(failure)?;
+    let graph = HeapGraph::read(file).map_err(failure)?;
     Ok(External::new(Heap::new(graph)))
 }
 

@@ -3,8 +3,6 @@
 
 pub mod paths;
 pub mod snapshot;
-pub mod stream;
 
 pub use paths::{explain, objects_of_class, probe_targets, Explanation, Group, Paths, Step};
-pub use snapshot::{HeapGraph, SnapshotError};
-pub use stream::StreamingDecoder;
+pub use snapshot::{Decoder, HeapGraph, SnapshotError};

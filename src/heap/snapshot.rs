@@ -3,15 +3,18 @@
 //! The file is one JSON object: `snapshot.meta` names the node and edge fields and their types,
 //! `nodes` and `edges` are flat arrays of numbers (`node_fields.len()` numbers per node), and
 //! `strings` holds every name. Only the columns a retainer path needs are kept: a node's type,
-//! name and edge range, an edge's type, name and target. The numbers are decoded one by one as they
-//! arrive (serde_json's streaming visitors over any `Read`), so neither the text nor a tree of it
-//! is ever held. Strings are kept only where they name something a report may show (class names,
-//! property and variable names): the contents of the app's strings are dropped as they stream by.
+//! name and edge range, an edge's type, name and target.
+//!
+//! [`Decoder`] takes the text in chunks of any size, as V8 or a file hands them over, and never
+//! holds more than the current chunk: the number arrays, which are nearly all of a snapshot, are
+//! scanned byte by byte straight into the columns (a general JSON parser's per-element visitor
+//! calls cost about four times as much here); the small `snapshot.meta` object is parsed by
+//! serde_json. Strings are kept only where they name something a report may show (class names,
+//! property and variable names): the contents of the app's strings are skipped unread.
 
 use std::fmt;
 use std::io::Read;
 
-use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
 /// A snapshot that could not be read.
@@ -65,23 +68,27 @@ pub struct HeapGraph {
 }
 
 impl HeapGraph {
-    /// Decodes a snapshot from `reader`.
-    pub fn read(reader: impl Read) -> Result<Self, SnapshotError> {
-        let mut de = serde_json::Deserializer::from_reader(reader);
-        let mut graph = HeapGraph::default();
-        let mut state = State::default();
-        de::Deserializer::deserialize_map(
-            &mut de,
-            Top {
-                graph: &mut graph,
-                state: &mut state,
-            },
-        )
-        .map_err(|e| SnapshotError(format!("not a V8 heap snapshot: {e}")))?;
-        de.end()
-            .map_err(|e| SnapshotError(format!("not a V8 heap snapshot: {e}")))?;
-        graph.check(&state)?;
-        Ok(graph)
+    /// Decodes a snapshot from `reader`, a megabyte at a time.
+    pub fn read(mut reader: impl Read) -> Result<Self, SnapshotError> {
+        let mut decoder = Decoder::default();
+        let mut buffer = vec![0u8; 1 << 20];
+        loop {
+            let n = match reader.read(&mut buffer) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(SnapshotError(format!("cannot read the snapshot: {e}"))),
+            };
+            decoder.feed(&buffer[..n])?;
+        }
+        decoder.finish()
+    }
+
+    /// Decodes a snapshot held in memory.
+    pub fn from_slice(text: &[u8]) -> Result<Self, SnapshotError> {
+        let mut decoder = Decoder::default();
+        decoder.feed(text)?;
+        decoder.finish()
     }
 
     pub fn node_count(&self) -> usize {
@@ -239,7 +246,7 @@ impl HeapGraph {
     }
 }
 
-/// Where the streaming decoder is.
+/// What the decoder has learnt from `snapshot.meta`, and how far it is into the arrays.
 #[derive(Debug, Default)]
 struct State {
     meta_seen: bool,
@@ -257,63 +264,464 @@ struct State {
     edge_total: u64,
 }
 
-struct Top<'a> {
-    graph: &'a mut HeapGraph,
-    state: &'a mut State,
+/// Where the scanner is in the text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+enum Mode {
+    /// Before the opening `{`.
+    #[default]
+    Start,
+    /// Expecting a key, or the closing `}` (`first`: no key yet).
+    Key {
+        first: bool,
+    },
+    /// Inside a key.
+    KeyBody,
+    Colon,
+    /// Expecting the value of the key just read.
+    Value,
+    /// Inside a value this decoder does not need (`capture`: except `snapshot`, kept whole).
+    Other {
+        capture: bool,
+    },
+    /// Inside `nodes` or `edges`.
+    Numbers {
+        edges: bool,
+    },
+    /// Inside `strings`, expecting an element, `,` or `]`.
+    Strings,
+    /// Inside one element of `strings`.
+    StringBody,
+    /// After a value: `,` or `}`.
+    Next,
+    /// After the closing `}`.
+    Done,
 }
 
-impl<'de> Visitor<'de> for Top<'_> {
-    type Value = ();
+/// A snapshot decoder fed in chunks: see the module's documentation.
+#[derive(Debug, Default)]
+pub struct Decoder {
+    graph: HeapGraph,
+    state: State,
+    mode: Mode,
+    /// Bytes of the key, of `snapshot`'s value, or of a string element being kept.
+    raw: Vec<u8>,
+    key: Vec<u8>,
+    /// Skipping or capturing a value: nesting depth, and whether inside a string (after `\`).
+    depth: u32,
+    in_string: bool,
+    escaped: bool,
+    /// A scalar value (number or literal) being skipped.
+    scalar: bool,
+    /// The number being read, and whether it has digits.
+    number: u64,
+    digits: bool,
+    /// Whitespace ended the number; the next byte must be `,` or `]`.
+    number_done: bool,
+    /// Strings: which to keep, the index of the current one, whether it is kept and has escapes.
+    needed: Option<Vec<bool>>,
+    string_index: usize,
+    keep: bool,
+    string_escaped: bool,
+    /// Bytes fed so far, for error messages.
+    offset: u64,
+}
 
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a heap snapshot object")
-    }
+fn not_snapshot(offset: u64, what: &str) -> SnapshotError {
+    SnapshotError(format!("not a V8 heap snapshot: {what} at byte {offset}"))
+}
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        while let Some(key) = map.next_key::<String>()? {
-            match key.as_str() {
-                "snapshot" => {
-                    let value: Value = map.next_value()?;
-                    read_meta(&value, self.graph, self.state).map_err(de::Error::custom)?;
-                }
-                "nodes" => {
-                    if !self.state.meta_seen {
-                        return Err(de::Error::custom("nodes before snapshot.meta"));
+impl Decoder {
+    /// Scans the next chunk of the text.
+    pub fn feed(&mut self, chunk: &[u8]) -> Result<(), SnapshotError> {
+        let mut i = 0;
+        while i < chunk.len() {
+            let b = chunk[i];
+            match self.mode {
+                Mode::Numbers { edges } => {
+                    // The hot loop: digits straight into the number, separators emit it.
+                    let mut j = i;
+                    while j < chunk.len() {
+                        let b = chunk[j];
+                        if b.is_ascii_digit() {
+                            if self.number_done {
+                                return Err(not_snapshot(
+                                    self.offset + j as u64,
+                                    "a space inside a number",
+                                ));
+                            }
+                            self.number = self
+                                .number
+                                .checked_mul(10)
+                                .and_then(|n| n.checked_add(u64::from(b - b'0')))
+                                .ok_or_else(|| {
+                                    not_snapshot(self.offset + j as u64, "a number out of range")
+                                })?;
+                            self.digits = true;
+                        } else if b == b',' || b == b']' {
+                            if self.digits {
+                                self.emit(edges)?;
+                            } else if b == b',' {
+                                return Err(not_snapshot(
+                                    self.offset + j as u64,
+                                    "an empty array element",
+                                ));
+                            }
+                            self.number = 0;
+                            self.digits = false;
+                            self.number_done = false;
+                            if b == b']' {
+                                if edges {
+                                    self.state.edges_seen = true;
+                                } else {
+                                    self.state.nodes_seen = true;
+                                }
+                                self.mode = Mode::Next;
+                                j += 1;
+                                break;
+                            }
+                        } else if b.is_ascii_whitespace() {
+                            self.number_done = self.digits;
+                        } else {
+                            return Err(not_snapshot(
+                                self.offset + j as u64,
+                                "not a whole number in nodes or edges",
+                            ));
+                        }
+                        j += 1;
                     }
-                    map.next_value_seed(Numbers {
-                        sink: Sink::Nodes,
-                        graph: self.graph,
-                        state: self.state,
-                    })?;
-                    self.state.nodes_seen = true;
+                    i = j;
+                    continue;
                 }
-                "edges" => {
-                    if !self.state.meta_seen {
-                        return Err(de::Error::custom("edges before snapshot.meta"));
+                Mode::Start => match b {
+                    b'{' => self.mode = Mode::Key { first: true },
+                    b if b.is_ascii_whitespace() => {}
+                    _ => return Err(not_snapshot(self.offset + i as u64, "expected '{'")),
+                },
+                Mode::Key { first } => match b {
+                    b'"' => {
+                        self.key.clear();
+                        self.escaped = false;
+                        self.mode = Mode::KeyBody;
                     }
-                    map.next_value_seed(Numbers {
-                        sink: Sink::Edges,
-                        graph: self.graph,
-                        state: self.state,
-                    })?;
-                    self.state.edges_seen = true;
+                    b'}' if first => self.mode = Mode::Done,
+                    b if b.is_ascii_whitespace() => {}
+                    _ => return Err(not_snapshot(self.offset + i as u64, "expected a key")),
+                },
+                Mode::KeyBody => {
+                    if self.escaped {
+                        self.escaped = false;
+                        self.key.push(b);
+                    } else if b == b'\\' {
+                        self.escaped = true;
+                    } else if b == b'"' {
+                        self.mode = Mode::Colon;
+                    } else {
+                        self.key.push(b);
+                    }
                 }
-                "strings" => {
-                    let needed = (self.state.nodes_seen && self.state.edges_seen)
-                        .then(|| self.graph.needed_strings());
-                    map.next_value_seed(Strings {
-                        graph: self.graph,
-                        needed,
-                    })?;
-                    self.state.strings_seen = true;
+                Mode::Colon => match b {
+                    b':' => self.mode = Mode::Value,
+                    b if b.is_ascii_whitespace() => {}
+                    _ => return Err(not_snapshot(self.offset + i as u64, "expected ':'")),
+                },
+                Mode::Value => {
+                    if b.is_ascii_whitespace() {
+                        i += 1;
+                        continue;
+                    }
+                    let at = self.offset + i as u64;
+                    match self.key.as_slice() {
+                        b"nodes" | b"edges" => {
+                            if !self.state.meta_seen {
+                                return Err(not_snapshot(
+                                    at,
+                                    "nodes or edges before snapshot.meta",
+                                ));
+                            }
+                            if b != b'[' {
+                                return Err(not_snapshot(at, "nodes and edges must be arrays"));
+                            }
+                            self.number = 0;
+                            self.digits = false;
+                            self.number_done = false;
+                            self.mode = Mode::Numbers {
+                                edges: self.key == b"edges",
+                            };
+                        }
+                        b"strings" => {
+                            if b != b'[' {
+                                return Err(not_snapshot(at, "strings must be an array"));
+                            }
+                            self.needed = (self.state.nodes_seen && self.state.edges_seen)
+                                .then(|| self.graph.needed_strings());
+                            self.string_index = 0;
+                            self.mode = Mode::Strings;
+                        }
+                        key => {
+                            let capture = key == b"snapshot";
+                            self.raw.clear();
+                            self.depth = 0;
+                            self.in_string = false;
+                            self.escaped = false;
+                            self.scalar = false;
+                            self.mode = Mode::Other { capture };
+                            // The value's first byte goes through the same scan.
+                            continue;
+                        }
+                    }
                 }
-                _ => {
-                    map.next_value::<IgnoredAny>()?;
+                Mode::Other { capture } => {
+                    if self.scalar && (b == b',' || b == b'}' || b.is_ascii_whitespace()) {
+                        // The end of a number or literal: this byte belongs to what follows.
+                        self.mode = Mode::Next;
+                        continue;
+                    }
+                    if capture {
+                        self.raw.push(b);
+                    }
+                    if self.in_string {
+                        if self.escaped {
+                            self.escaped = false;
+                        } else if b == b'\\' {
+                            self.escaped = true;
+                        } else if b == b'"' {
+                            self.in_string = false;
+                            if self.depth == 0 {
+                                self.value_done(capture)?;
+                            }
+                        }
+                    } else {
+                        match b {
+                            b'"' => self.in_string = true,
+                            b'{' | b'[' => self.depth += 1,
+                            b'}' | b']' => {
+                                if self.depth == 0 {
+                                    return Err(not_snapshot(
+                                        self.offset + i as u64,
+                                        "unbalanced brackets",
+                                    ));
+                                }
+                                self.depth -= 1;
+                                if self.depth == 0 {
+                                    self.value_done(capture)?;
+                                }
+                            }
+                            _ if self.depth == 0 => self.scalar = true,
+                            _ => {}
+                        }
+                    }
+                }
+                Mode::Strings => match b {
+                    b'"' => {
+                        self.keep = self
+                            .needed
+                            .as_ref()
+                            .is_none_or(|n| n.get(self.string_index).copied().unwrap_or(false));
+                        self.raw.clear();
+                        self.escaped = false;
+                        self.string_escaped = false;
+                        self.mode = Mode::StringBody;
+                    }
+                    b']' => {
+                        self.state.strings_seen = true;
+                        self.mode = Mode::Next;
+                    }
+                    b',' => {}
+                    b if b.is_ascii_whitespace() => {}
+                    _ => {
+                        return Err(not_snapshot(
+                            self.offset + i as u64,
+                            "strings must hold strings",
+                        ))
+                    }
+                },
+                Mode::StringBody => {
+                    // Skip to the closing quote, keeping the bytes only of the strings a report
+                    // may show.
+                    let mut j = i;
+                    while j < chunk.len() {
+                        let b = chunk[j];
+                        if self.escaped {
+                            self.escaped = false;
+                        } else if b == b'\\' {
+                            self.escaped = true;
+                            self.string_escaped = true;
+                        } else if b == b'"' {
+                            break;
+                        }
+                        j += 1;
+                    }
+                    if self.keep {
+                        self.raw.extend_from_slice(&chunk[i..j]);
+                    }
+                    if j < chunk.len() {
+                        let name = if self.keep {
+                            Some(unescape(&self.raw, self.string_escaped).ok_or_else(|| {
+                                not_snapshot(self.offset + j as u64, "a malformed string")
+                            })?)
+                        } else {
+                            None
+                        };
+                        self.graph.strings.push(name);
+                        self.string_index += 1;
+                        self.mode = Mode::Strings;
+                        j += 1;
+                    }
+                    i = j;
+                    continue;
+                }
+                Mode::Next => match b {
+                    b',' => self.mode = Mode::Key { first: false },
+                    b'}' => self.mode = Mode::Done,
+                    b if b.is_ascii_whitespace() => {}
+                    _ => return Err(not_snapshot(self.offset + i as u64, "expected ',' or '}'")),
+                },
+                Mode::Done => {
+                    if !b.is_ascii_whitespace() {
+                        return Err(not_snapshot(self.offset + i as u64, "text after the end"));
+                    }
                 }
             }
+            i += 1;
+        }
+        self.offset += chunk.len() as u64;
+        Ok(())
+    }
+
+    /// Ends the text: the decoded graph, checked.
+    pub fn finish(mut self) -> Result<HeapGraph, SnapshotError> {
+        match self.mode {
+            Mode::Done => {}
+            Mode::Start if self.offset == 0 => {
+                return Err(SnapshotError(
+                    "not a V8 heap snapshot: the file is empty".into(),
+                ))
+            }
+            _ => {
+                return Err(SnapshotError(format!(
+                    "not a V8 heap snapshot: the text ends early, at byte {}",
+                    self.offset
+                )))
+            }
+        }
+        self.graph.check(&self.state)?;
+        Ok(self.graph)
+    }
+
+    fn value_done(&mut self, capture: bool) -> Result<(), SnapshotError> {
+        self.mode = Mode::Next;
+        if capture {
+            let value: Value = serde_json::from_slice(&self.raw)
+                .map_err(|e| SnapshotError(format!("not a V8 heap snapshot: snapshot: {e}")))?;
+            read_meta(&value, &mut self.graph, &mut self.state)
+                .map_err(|e| SnapshotError(format!("not a V8 heap snapshot: {e}")))?;
+            self.raw = Vec::new();
         }
         Ok(())
     }
+
+    /// One number of `nodes` or `edges`, into its column.
+    fn emit(&mut self, edges: bool) -> Result<(), SnapshotError> {
+        let n = self.number;
+        let graph = &mut self.graph;
+        let state = &mut self.state;
+        let narrow = |n: u64| {
+            u32::try_from(n).map_err(|_| {
+                SnapshotError("not a V8 heap snapshot: a field is out of range".into())
+            })
+        };
+        if edges {
+            let [ty, name, to] = state.edge_slots;
+            let field = state.edge_field;
+            if field == ty {
+                graph.edge_type.push(narrow(n)?.try_into().map_err(|_| {
+                    SnapshotError("not a V8 heap snapshot: unknown edge type".into())
+                })?);
+            } else if field == name {
+                graph.edge_name.push(narrow(n)?);
+            } else if field == to {
+                let fields = state.node_fields as u64;
+                if !n.is_multiple_of(fields) {
+                    return Err(SnapshotError(
+                        "not a V8 heap snapshot: an edge points into the middle of a node".into(),
+                    ));
+                }
+                graph.edge_to.push(narrow(n / fields)?);
+            }
+            state.edge_field = (field + 1) % state.edge_fields;
+        } else {
+            let [ty, name, id, count] = state.node_slots;
+            let field = state.node_field;
+            if field == ty {
+                graph.node_type.push(narrow(n)?.try_into().map_err(|_| {
+                    SnapshotError("not a V8 heap snapshot: unknown node type".into())
+                })?);
+            } else if field == name {
+                graph.node_name.push(narrow(n)?);
+            } else if field == id {
+                graph.node_id.push(narrow(n)?);
+            } else if field == count {
+                state.edge_total += n;
+                graph.first_edge.push(narrow(state.edge_total)?);
+            }
+            state.node_field = (field + 1) % state.node_fields;
+        }
+        Ok(())
+    }
+}
+
+/// The text of a JSON string's body (between the quotes). Escaped lone surrogates, which V8 writes
+/// for JavaScript strings that hold them, become U+FFFD. `None` for a malformed body.
+fn unescape(body: &[u8], escaped: bool) -> Option<Box<str>> {
+    if !escaped {
+        return Some(String::from_utf8_lossy(body).into());
+    }
+    let mut units: Vec<u16> = Vec::with_capacity(body.len());
+    let mut text = String::with_capacity(body.len());
+    let flush = |units: &mut Vec<u16>, text: &mut String| {
+        text.extend(char::decode_utf16(units.drain(..)).map(|c| c.unwrap_or('\u{FFFD}')));
+    };
+    let mut i = 0;
+    while i < body.len() {
+        let b = body[i];
+        if b != b'\\' {
+            flush(&mut units, &mut text);
+            let end = body[i..]
+                .iter()
+                .position(|&c| c == b'\\')
+                .map_or(body.len(), |p| i + p);
+            text.push_str(&String::from_utf8_lossy(&body[i..end]));
+            i = end;
+            continue;
+        }
+        let kind = *body.get(i + 1)?;
+        i += 2;
+        let simple = match kind {
+            b'"' => Some('"'),
+            b'\\' => Some('\\'),
+            b'/' => Some('/'),
+            b'b' => Some('\u{8}'),
+            b'f' => Some('\u{c}'),
+            b'n' => Some('\n'),
+            b'r' => Some('\r'),
+            b't' => Some('\t'),
+            b'u' => None,
+            _ => return None,
+        };
+        match simple {
+            Some(c) => {
+                flush(&mut units, &mut text);
+                text.push(c);
+            }
+            None => {
+                let hex = std::str::from_utf8(body.get(i..i + 4)?).ok()?;
+                units.push(u16::from_str_radix(hex, 16).ok()?);
+                i += 4;
+            }
+        }
+    }
+    flush(&mut units, &mut text);
+    Some(text.into_boxed_str())
 }
 
 fn read_meta(value: &Value, graph: &mut HeapGraph, state: &mut State) -> Result<(), String> {
@@ -392,140 +800,6 @@ fn read_meta(value: &Value, graph: &mut HeapGraph, state: &mut State) -> Result<
     Ok(())
 }
 
-#[derive(Clone, Copy)]
-enum Sink {
-    Nodes,
-    Edges,
-}
-
-struct Numbers<'a> {
-    sink: Sink,
-    graph: &'a mut HeapGraph,
-    state: &'a mut State,
-}
-
-impl<'de> DeserializeSeed<'de> for Numbers<'_> {
-    type Value = ();
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_seq(self)
-    }
-}
-
-fn narrow<E: de::Error>(n: u64) -> Result<u32, E> {
-    u32::try_from(n).map_err(|_| E::custom("a node or edge field is out of range"))
-}
-
-impl<'de> Visitor<'de> for Numbers<'_> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("an array of numbers")
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        let graph = self.graph;
-        let state = self.state;
-        match self.sink {
-            Sink::Nodes => {
-                let [ty, name, id, count] = state.node_slots;
-                while let Some(n) = seq.next_element::<u64>()? {
-                    let field = state.node_field;
-                    if field == ty {
-                        graph.node_type.push(
-                            u8::try_from(n).map_err(|_| de::Error::custom("unknown node type"))?,
-                        );
-                    } else if field == name {
-                        graph.node_name.push(narrow(n)?);
-                    } else if field == id {
-                        graph.node_id.push(narrow(n)?);
-                    } else if field == count {
-                        state.edge_total += n;
-                        graph.first_edge.push(narrow(state.edge_total)?);
-                    }
-                    state.node_field = (field + 1) % state.node_fields;
-                }
-            }
-            Sink::Edges => {
-                let [ty, name, to] = state.edge_slots;
-                let node_fields = state.node_fields as u64;
-                while let Some(n) = seq.next_element::<u64>()? {
-                    let field = state.edge_field;
-                    if field == ty {
-                        graph.edge_type.push(
-                            u8::try_from(n).map_err(|_| de::Error::custom("unknown edge type"))?,
-                        );
-                    } else if field == name {
-                        graph.edge_name.push(narrow(n)?);
-                    } else if field == to {
-                        if n % node_fields != 0 {
-                            return Err(de::Error::custom(
-                                "an edge points into the middle of a node",
-                            ));
-                        }
-                        graph.edge_to.push(narrow(n / node_fields)?);
-                    }
-                    state.edge_field = (field + 1) % state.edge_fields;
-                }
-            }
-        }
-        Ok(())
-    }
-}
-
-struct Strings<'a> {
-    graph: &'a mut HeapGraph,
-    /// Which strings to keep; `None` keeps every one (nodes and edges came after the strings).
-    needed: Option<Vec<bool>>,
-}
-
-impl<'de> DeserializeSeed<'de> for Strings<'_> {
-    type Value = ();
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_seq(self)
-    }
-}
-
-/// One element of `strings`: kept as a name, or skipped without being stored.
-struct MaybeString(bool);
-
-impl<'de> DeserializeSeed<'de> for MaybeString {
-    type Value = Option<Box<str>>;
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        if self.0 {
-            Ok(Some(String::deserialize(d)?.into_boxed_str()))
-        } else {
-            IgnoredAny::deserialize(d)?;
-            Ok(None)
-        }
-    }
-}
-
-use serde::Deserialize;
-
-impl<'de> Visitor<'de> for Strings<'_> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("an array of strings")
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        let mut index = 0usize;
-        loop {
-            let keep = self
-                .needed
-                .as_ref()
-                .is_none_or(|n| n.get(index).copied().unwrap_or(false));
-            match seq.next_element_seed(MaybeString(keep))? {
-                Some(s) => self.graph.strings.push(s),
-                None => break,
-            }
-            index += 1;
-        }
-        Ok(())
-    }
-}
-
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -585,6 +859,34 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn a_text_split_anywhere_decodes_the_same() {
+        let text = snapshot(
+            &[[9, 0, 1, 0, 2], [3, 1, 3, 16, 1], [2, 2, 5, 24, 0]],
+            &[[2, 3, 1], [1, 7, 2], [2, 4, 2]],
+            &["", "Fo\"oEACUTE", "secret", "x", "sLONE"],
+        )
+        .replace("EACUTE", "\\u00e9")
+        .replace("LONE", "\\ud83c");
+        let whole = HeapGraph::from_slice(text.as_bytes()).unwrap();
+        assert_eq!(whole.node_name(1), "Fo\"oé");
+        assert_eq!(
+            whole.edge_name(2),
+            "s\u{FFFD}",
+            "a lone surrogate becomes U+FFFD"
+        );
+        for size in 1..=17 {
+            let mut decoder = Decoder::default();
+            for chunk in text.as_bytes().chunks(size) {
+                decoder.feed(chunk).unwrap();
+            }
+            let graph = decoder.finish().unwrap();
+            assert_eq!(graph.edge_to, whole.edge_to, "chunks of {size}");
+            assert_eq!(graph.first_edge, whole.first_edge);
+            assert_eq!(graph.strings, whole.strings);
+        }
+    }
+
+    #[test]
     fn reads_from_a_reader_in_small_pieces() {
         struct Trickle<'a>(&'a [u8]);
         impl Read for Trickle<'_> {
@@ -608,10 +910,16 @@ pub(crate) mod tests {
     #[test]
     fn refuses_what_is_not_a_snapshot_with_a_clear_reason() {
         let cases = [
-            ("", "not a V8 heap snapshot"),
-            ("[1,2,3]", "not a V8 heap snapshot"),
+            ("", "the file is empty"),
+            ("[1,2,3]", "expected '{' at byte 0"),
             (r#"{"a":1}"#, "no snapshot.meta"),
-            ("{\"snapshot\":{", "not a V8 heap snapshot"),
+            (
+                r#"{"a":"x","b":[1,{"c":null}],"d":true}"#,
+                "no snapshot.meta",
+            ),
+            ("{\"snapshot\":{", "ends early"),
+            (r#"{"nodes":[1]}"#, "nodes or edges before snapshot.meta"),
+            (r#"{"a":1} x"#, "text after the end"),
         ];
         for (text, reason) in cases {
             let error = HeapGraph::read(text.as_bytes()).unwrap_err();
