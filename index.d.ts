@@ -37,6 +37,11 @@ declare namespace weakTracker {
     olderThan?: number
   }
 
+  interface RetainedOptions {
+    /** Only objects expected gone at least this many milliseconds ago. Default: `5000`. */
+    olderThan?: number
+  }
+
   /** Live objects of one (key, origin) that are older than asked. */
   interface Suspect {
     key: string
@@ -101,6 +106,19 @@ declare namespace weakTracker {
      * an object or function; nothing is recorded then.
      */
     track(key: string, obj: object): void
+
+    /**
+     * Counts `obj` like `track()` (same origin rule, `'ref'` event and errors), and remembers it
+     * as expected to become garbage from now on: `retained()` lists it while it lives.
+     */
+    expectCollected(key: string, obj: object): void
+
+    /**
+     * After bringing counts up to date, the objects given to `expectCollected()` at least
+     * `olderThan` milliseconds ago that are still alive, per key and origin, most first. Exact
+     * right after `collect()` or `global.gc()`.
+     */
+    retained(options?: RetainedOptions): Suspect[]
 
     /** Live tracked objects per key and origin; exact right after `global.gc()`. A new object on
      * every read. */

@@ -15,10 +15,12 @@ test('the tarball carries the prebuilt binary, the front, the types, README and 
   assert.deepEqual(packed.files, [
     'LICENSE',
     'README.md',
+    'assert.d.ts',
     'bin/weak-tracker.js',
     'binding.js',
     'index.d.ts',
     'index.js',
+    'lib/assert.js',
     'lib/binding.js',
     'lib/collect.js',
     'lib/errors.js',

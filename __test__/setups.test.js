@@ -196,3 +196,22 @@ test('under the permission model without --allow-addons, require names ERR_DLOPE
   assert.match(out.stderr, /code: 'ERR_DLOPEN_DISABLED'/)
   assert.match(out.stderr, /this process may not load native addons/)
 })
+
+test('origins of many versions of one script at one position are cached apart and released one by one', async () => {
+  const wt = WeakTracker()
+  const baseline = cachedOrigins()
+  let held = []
+  // Ten versions of a script with one name: the call at the same position, on another line each.
+  const versions = Array.from({ length: 10 }, (_, v) =>
+    vm.runInThisContext(`${'\n'.repeat(v)}/*${' '.repeat(20 - v)}*/ (wt, held) => { const o = {}; held.push(o); wt.track('v', o) }`, { filename: 'versioned.js' }),
+  )
+  versions.forEach((fn) => fn(wt, held))
+  const lines = Object.keys(origins(wt.refs, 'v')).map((o) => Number(o.match(/versioned\.js:(\d+):/)[1]))
+  assert.deepEqual(lines.sort((a, b) => a - b), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10])
+  assert.equal(cachedOrigins(), baseline + 10)
+  // Release the middle ones first, then the rest: every chain link goes.
+  held = held.filter((_, i) => i % 3 === 0)
+  await collectUntil(() => wt.refs.v?._total === 4)
+  held = null
+  await collectUntil(() => wt.refs.v === undefined && cachedOrigins() <= baseline)
+})

@@ -90,11 +90,12 @@ function captureSites(limit, below) {
 }
 
 // The file (or URL) of a frame that can name the line of code that made an object: not one of
-// Node's own (`node:internal/...`), not native. Code from `eval` / `new Function` counts when it
-// names itself with `//# sourceURL=` (webpack's `devtool: 'eval'`, Vite's SSR modules).
+// Node's own (`node:internal/...`); builtins such as `Array.prototype.map` have no file. Code from
+// `eval` / `new Function` counts when it names itself with `//# sourceURL=` (webpack's
+// `devtool: 'eval'`, Vite's SSR modules).
 function fileOf(site) {
   const file = site.getFileName()
-  if (typeof file === 'string') return file.startsWith('node:') || site.isNative() ? undefined : file
+  if (typeof file === 'string') return file.startsWith('node:') ? undefined : file
   if (site.isEval()) {
     const url = site.getScriptNameOrSourceURL()
     if (typeof url === 'string' && url !== '' && !url.startsWith('node:')) return url
@@ -114,18 +115,19 @@ const scriptOf =
     ? (site) => site.getScriptHash()
     : (site) => `${site.getLineNumber()}:${site.getColumnNumber()}`
 
-// file -> script -> position -> origin text.
+// file -> position -> the scripts seen at that position: { script, text, next }, a short chain
+// (nearly always of one). Comparing the script's hash with `===` costs less than a Map keyed by it.
 const texts = new Map()
-// origin text -> { sites: live sites with this origin, places: [file, script, position, ...] }.
+// origin text -> { sites: live sites with this origin, places: [file, position, entry, ...] }.
 const uses = new Map()
 
-function remember(text, file, script, position) {
+function remember(text, file, position, entry) {
   let use = uses.get(text)
   if (use === undefined) {
     use = { sites: 0, places: [] }
     uses.set(text, use)
   }
-  use.places.push(file, script, position)
+  use.places.push(file, position, entry)
 }
 
 // A tracker opened a site with origin `text`.
@@ -140,42 +142,53 @@ function releaseOrigin(text) {
   if (use === undefined || --use.sites > 0) return
   uses.delete(text)
   for (let i = 0; i < use.places.length; i += 3) {
-    const scripts = texts.get(use.places[i])
-    const positions = scripts?.get(use.places[i + 1])
-    if (positions === undefined) continue
-    positions.delete(use.places[i + 2])
-    if (positions.size === 0) scripts.delete(use.places[i + 1])
-    if (scripts.size === 0) texts.delete(use.places[i])
+    const positions = texts.get(use.places[i])
+    const position = use.places[i + 1]
+    const entry = use.places[i + 2]
+    let head = positions?.get(position)
+    if (head === undefined) continue
+    if (head === entry) {
+      head = entry.next
+    } else {
+      for (let at = head; at.next !== undefined; at = at.next) {
+        if (at.next === entry) {
+          at.next = entry.next
+          break
+        }
+      }
+    }
+    if (head === undefined) positions.delete(position)
+    else positions.set(position, head)
+    if (positions.size === 0) texts.delete(use.places[i])
   }
 }
 
-// How many positions the cache holds (for tests and benchmarks).
+// How many positions (per script) the cache holds (for tests and benchmarks).
 function cachedOrigins() {
   let n = 0
-  for (const scripts of texts.values()) for (const positions of scripts.values()) n += positions.size
+  for (const positions of texts.values()) {
+    for (let entry of positions.values()) for (; entry !== undefined; entry = entry.next) n++
+  }
   return n
 }
 
 // The origin text of `site`, from the cache when its script and position were seen before.
 function textOf(site, file, prepare) {
-  const script = scriptOf(site)
   const position = site.getPosition()
-  let scripts = texts.get(file)
-  if (scripts === undefined) {
-    scripts = new Map()
-    texts.set(file, scripts)
-  }
-  let positions = scripts.get(script)
+  const script = scriptOf(site)
+  let positions = texts.get(file)
   if (positions === undefined) {
     positions = new Map()
-    scripts.set(script, positions)
+    texts.set(file, positions)
   }
-  let text = positions.get(position)
-  if (text === undefined) {
-    text = render(site, file, prepare)
-    positions.set(position, text)
-    remember(text, file, script, position)
+  const head = positions.get(position)
+  for (let entry = head; entry !== undefined; entry = entry.next) {
+    if (entry.script === script) return entry.text
   }
+  const text = render(site, file, prepare)
+  const entry = { script, text, next: head }
+  positions.set(position, entry)
+  remember(text, file, position, entry)
   return text
 }
 
@@ -244,11 +257,29 @@ function originOf(stack, limit, limited, below, prepare) {
   if (caller !== undefined) {
     const file = fileOf(caller)
     if (file !== undefined && !isLibraryFile(file)) {
-      firstLimit = 1
+      if (firstLimit !== 1) firstLimit = 1
       return textOf(caller, file, prepare)
     }
   }
   return deepOrigin(stack, limit, limited, below, prepare)
+}
+
+// The origin of the caller of `below`, captured in a helper frame: for the calls that are not on
+// the hot path (`track` does the same in its own frame, which saves about 0.3 µs).
+function captureOrigin(below) {
+  const limit = firstLimit
+  const saved = takeOver(limit)
+  const holder = {}
+  let stack
+  try {
+    Error.captureStackTrace(holder, below)
+    stack = holder.stack
+  } catch {
+    // An app prepareStackTrace that throws: originOf falls back.
+  } finally {
+    restore(saved)
+  }
+  return originOf(stack, limit, !saved.setLimit, below, saved.prepare)
 }
 
 // Library call positions -> how many frames the app's frame lay beneath last time, so that the
@@ -356,4 +387,4 @@ function fromStackText(below) {
   return outermost === undefined ? UNKNOWN : `at ${outermost}`
 }
 
-module.exports = { takeOver, restore, firstFrames, originOf, retainOrigin, releaseOrigin, cachedOrigins }
+module.exports = { takeOver, restore, firstFrames, originOf, captureOrigin, retainOrigin, releaseOrigin, cachedOrigins }

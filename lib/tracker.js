@@ -6,7 +6,7 @@
 const { EventEmitter } = require('node:events')
 const native = require('./binding.js')
 const { invalidArgType, outOfRange } = require('./errors.js')
-const { takeOver, restore, firstFrames, originOf, retainOrigin, releaseOrigin } = require('./origin.js')
+const { takeOver, restore, firstFrames, originOf, captureOrigin, retainOrigin, releaseOrigin } = require('./origin.js')
 const { collectGarbage } = require('./collect.js')
 const why = require('./why.js')
 
@@ -45,11 +45,16 @@ const originsOfDroppedTrackers = new FinalizationRegistry((origins) => {
 class WeakTracker extends EventEmitter {
   // The native books (an External), passed to the functions of `native`.
   #native
-  // Per site id: its key and origin. JavaScript keeps the names: native code only counts.
+  // Per site id: its key and origin, and whether its objects were given to expectCollected().
+  // JavaScript keeps the names: native code only counts.
   #keys = []
   #origins = []
-  // key -> origin -> site id: the cache that lets `track` cross into Rust with a number.
+  #expected = []
+  // key -> origin -> site id: the cache that lets `track` cross into Rust with a number; one for
+  // tracked objects, one for objects expected to be collected (their own sites, so that `track`
+  // pays nothing for them and their ages count from the moment they were expected gone).
   #ids = new Map()
+  #expectedIds = new Map()
   #flushing = false
 
   constructor() {
@@ -85,8 +90,28 @@ class WeakTracker extends EventEmitter {
       restore(saved)
     }
     const origin = originOf(stack, limit, !saved.setLimit, this.track, saved.prepare)
-    native.track(this.#native, this.#siteId(key, origin), obj)
+    native.track(this.#native, this.#siteId(key, origin, this.#ids, false), obj)
     this.emit('ref', key, origin)
+  }
+
+  // Counts `obj` like track() does, and remembers it as expected to be garbage from now on.
+  expectCollected(key, obj) {
+    if (typeof key !== 'string') throw invalidArgType('key', 'string', key, this.expectCollected)
+    if ((typeof obj !== 'object' || obj === null) && typeof obj !== 'function') {
+      throw invalidArgType('obj', 'object', obj, this.expectCollected)
+    }
+    const origin = captureOrigin(this.expectCollected)
+    native.track(this.#native, this.#siteId(key, origin, this.#expectedIds, true), obj)
+    this.emit('ref', key, origin)
+  }
+
+  // The objects given to expectCollected() at least `olderThan` ms ago that are still alive.
+  retained(options = {}) {
+    if (!isObject(options)) throw invalidArgType('options', 'object', options, this.retained)
+    const { olderThan = 5000 } = options
+    if (typeof olderThan !== 'number') throw invalidArgType('options.olderThan', 'number', olderThan, this.retained)
+    if (!(olderThan >= 0)) throw outOfRange('options.olderThan', '>= 0', olderThan, this.retained)
+    return this.#aged(olderThan, true)
   }
 
   get refs() {
@@ -105,7 +130,8 @@ class WeakTracker extends EventEmitter {
         define(refs, key, entry)
       }
       entry._total += count
-      define(entry, this.#origins[id], count)
+      const origin = this.#origins[id]
+      define(entry, origin, (Object.hasOwn(entry, origin) ? entry[origin] : 0) + count)
     }
     return refs
   }
@@ -147,14 +173,33 @@ class WeakTracker extends EventEmitter {
     const { olderThan = 10_000 } = options
     if (typeof olderThan !== 'number') throw invalidArgType('options.olderThan', 'number', olderThan, this.suspects)
     if (!(olderThan >= 0)) throw outOfRange('options.olderThan', '>= 0', olderThan, this.suspects)
+    return this.#aged(olderThan, false)
+  }
+
+  // Live objects older than `olderThan` ms per (key, origin), most first: of the expected sites
+  // only, or of every site (tracked and expected together).
+  #aged(olderThan, expectedOnly) {
     native.sweep(this.#native)
     const flat = native.suspects(this.#native, olderThan)
-    const suspects = []
+    const byName = new Map()
+    const found = []
     for (let i = 0; i < flat.length; i += 3) {
       const id = flat[i]
-      suspects.push({ key: this.#keys[id], origin: this.#origins[id], count: flat[i + 1], oldestMs: flat[i + 2] })
+      if (expectedOnly && !this.#expected[id]) continue
+      const key = this.#keys[id]
+      const origin = this.#origins[id]
+      let byOrigin = byName.get(key)
+      if (byOrigin === undefined) byName.set(key, (byOrigin = new Map()))
+      let entry = byOrigin.get(origin)
+      if (entry === undefined) {
+        entry = { key, origin, count: 0, oldestMs: 0 }
+        byOrigin.set(origin, entry)
+        found.push(entry)
+      }
+      entry.count += flat[i + 1]
+      entry.oldestMs = Math.max(entry.oldestMs, flat[i + 2])
     }
-    return suspects.sort((a, b) => b.count - a.count || b.oldestMs - a.oldestMs)
+    return found.sort((a, b) => b.count - a.count || b.oldestMs - a.oldestMs)
   }
 
   // What keeps the live objects of `key` alive: per origin, the shortest retainer paths of up to
@@ -168,19 +213,26 @@ class WeakTracker extends EventEmitter {
     if (!Number.isInteger(limit) || limit < 1) throw outOfRange('options.limit', 'an integer >= 1', limit, this.why)
     native.sweep(this.#native)
     const counts = native.counts(this.#native)
-    const sites = []
-    for (const [siteOrigin, id] of this.#ids.get(key) ?? []) {
-      if ((origin === undefined || siteOrigin === origin) && counts[id] > 0) sites.push(id)
+    // origin -> its site ids with live objects (a tracked one and an expected one at most).
+    const byOrigin = new Map()
+    for (const ids of [this.#ids, this.#expectedIds]) {
+      for (const [siteOrigin, id] of ids.get(key) ?? []) {
+        if ((origin !== undefined && siteOrigin !== origin) || counts[id] === 0) continue
+        if (!byOrigin.has(siteOrigin)) byOrigin.set(siteOrigin, [])
+        byOrigin.get(siteOrigin).push(id)
+      }
     }
-    if (sites.length === 0) return []
-    const found = sites.map((id) => ({ key, origin: this.#origins[id], live: counts[id] }))
-    const explanations = await why.explainSetsInTurn(this.#weakSetsOf(sites, limit))
+    if (byOrigin.size === 0) return []
+    const groups = [...byOrigin.values()]
+    const found = [...byOrigin.keys()].map((siteOrigin) => ({ key, origin: siteOrigin, live: 0 }))
+    const explanations = await why.explainSetsInTurn(this.#weakSetsOf(groups, limit))
     // V8 collects before it takes a snapshot: what was garbage is gone now, and not explained.
     native.sweep(this.#native)
     const after = native.counts(this.#native)
-    sites.forEach((id, i) => {
-      const same = this.#keys[id] === key && this.#origins[id] === found[i].origin
-      found[i].live = same ? after[id] : 0
+    groups.forEach((ids, i) => {
+      for (const id of ids) {
+        if (this.#keys[id] === key && this.#origins[id] === found[i].origin) found[i].live += after[id]
+      }
     })
     return found
       .map((site, i) => {
@@ -196,23 +248,29 @@ class WeakTracker extends EventEmitter {
       .sort((a, b) => b.live - a.live)
   }
 
-  // Per site, a WeakSet of up to `limit` of its live objects. Nothing else keeps them: this
-  // frame, which held them for a moment, is gone before the snapshot is taken.
-  #weakSetsOf(sites, limit) {
+  // Per group of sites, a WeakSet of up to `limit` of their live objects. Nothing else keeps
+  // them: this frame, which held them for a moment, is gone before the snapshot is taken.
+  #weakSetsOf(groups, limit) {
     const sets = []
-    for (const id of sites) {
+    for (const ids of groups) {
       const set = new WeakSet()
-      for (const obj of native.sample(this.#native, id, limit)) set.add(obj)
+      let left = limit
+      for (const id of ids) {
+        if (left === 0) break
+        const sample = native.sample(this.#native, id, left)
+        for (const obj of sample) set.add(obj)
+        left -= sample.length
+      }
       sets.push(set)
     }
     return sets
   }
 
-  #siteId(key, origin) {
-    let byOrigin = this.#ids.get(key)
+  #siteId(key, origin, ids, expected) {
+    let byOrigin = ids.get(key)
     if (byOrigin === undefined) {
       byOrigin = new Map()
-      this.#ids.set(key, byOrigin)
+      ids.set(key, byOrigin)
     }
     let id = byOrigin.get(origin)
     if (id === undefined) {
@@ -220,6 +278,7 @@ class WeakTracker extends EventEmitter {
       byOrigin.set(origin, id)
       this.#keys[id] = key
       this.#origins[id] = origin
+      this.#expected[id] = expected
       retainOrigin(origin)
     }
     return id
@@ -252,11 +311,13 @@ class WeakTracker extends EventEmitter {
   #forget(id) {
     const key = this.#keys[id]
     const origin = this.#origins[id]
-    const byOrigin = this.#ids.get(key)
+    const ids = this.#expected[id] ? this.#expectedIds : this.#ids
+    const byOrigin = ids.get(key)
     byOrigin.delete(origin)
-    if (byOrigin.size === 0) this.#ids.delete(key)
+    if (byOrigin.size === 0) ids.delete(key)
     this.#keys[id] = undefined
     this.#origins[id] = undefined
+    this.#expected[id] = undefined
     releaseOrigin(origin)
   }
 }
