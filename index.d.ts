@@ -175,13 +175,29 @@ declare namespace weakTracker {
     emit(event: string | symbol, ...args: any[]): boolean
   }
 
+  interface TrackerOptions {
+    /** The fraction of `track()` calls to record, in (0, 1]; the others return without capturing
+     * a stack. `refs`, events, metrics and `processRefs()` count recorded objects only. Default: `1`. */
+    sample?: number
+  }
+
   interface WeakTrackerConstructor {
     /** A new tracker, independent of the shared one. */
-    (): WeakTracker
+    (options?: TrackerOptions): WeakTracker
     /** A new tracker, independent of the shared one. */
-    new (): WeakTracker
+    new (options?: TrackerOptions): WeakTracker
     readonly prototype: WeakTracker
   }
+
+  /** The live counts of every tracker of every thread of the process (main thread and live
+   * workers), merged per key and origin; each thread's as of its last sweep or turn. */
+  function processRefs(): Refs
+
+  /** The process-wide figures in the OpenMetrics text format, ending with `# EOF`. */
+  function metrics(): string
+
+  /** The content type of `metrics()`: `application/openmetrics-text; version=1.0.0; charset=utf-8`. */
+  const metricsContentType: string
 
   /** Makes independent trackers, with or without `new`. */
   const WeakTracker: WeakTrackerConstructor

@@ -6,9 +6,13 @@
 //   lib/origin.js   the caller's stack line: capture, source maps, the origin cache
 //   lib/collect.js  a full garbage collection without --expose-gc
 //   lib/errors.js   Node-style argument errors
+//   lib/why.js      why(): retainer paths from a heap snapshot
+//   lib/process.js  processRefs() and metrics(): every thread's counts
 //   lib/binding.js  the native part, and why it could not be loaded
+// Subpath entries: weak-tracker/assert (lib/assert.js), weak-tracker/prometheus (lib/prometheus.js).
 
 const { WeakTracker, createWeakTracker } = require('./lib/tracker.js')
+const { processRefs, metrics, metricsContentType } = require('./lib/process.js')
 
 let shared = null
 
@@ -20,3 +24,6 @@ function weakTracker() {
 
 module.exports = weakTracker
 module.exports.WeakTracker = createWeakTracker
+module.exports.processRefs = processRefs
+module.exports.metrics = metrics
+module.exports.metricsContentType = metricsContentType

@@ -32,8 +32,8 @@ function churn(bytes) {
 }
 
 test('a forced sweep right after a canary-gated sweep never finds a collected object', () => {
-  const books = native.createTracker({}, () => {})
-  const site = native.openSite(books)
+  const books = native.createTracker({}, () => {}, 0, 1)
+  const site = native.openSite(books, 'k', 'at test')
   let kept = []
   let gatedFound = 0
   for (let round = 0; round < 400; round++) {
@@ -50,8 +50,8 @@ test('a forced sweep right after a canary-gated sweep never finds a collected ob
 })
 
 test('a gated sweep finds nothing to do while no collection has run', () => {
-  const books = native.createTracker({}, () => {})
-  const site = native.openSite(books)
+  const books = native.createTracker({}, () => {}, 0, 1)
+  const site = native.openSite(books, 'k', 'at test')
   const kept = [{}, {}, {}]
   for (const obj of kept) native.track(books, site, obj)
   global.gc()

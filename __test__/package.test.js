@@ -25,9 +25,12 @@ test('the tarball carries the prebuilt binary, the front, the types, README and 
     'lib/collect.js',
     'lib/errors.js',
     'lib/origin.js',
+    'lib/process.js',
+    'lib/prometheus.js',
     'lib/tracker.js',
     'lib/why.js',
     'package.json',
+    'prometheus.d.ts',
     'weak-tracker.linux-x64-gnu.node',
   ])
 })
@@ -72,4 +75,14 @@ test('the installed package puts the snapshot command on the bin path', () => {
   const bin = path.join(packed.project, 'node_modules', '.bin', 'weak-tracker')
   const out = execFileSync(bin, ['--help'], { encoding: 'utf8' })
   assert.match(out, /^usage: weak-tracker why FILE\.heapsnapshot --class NAME/)
+})
+
+test('installed without prom-client, weak-tracker loads and weak-tracker/prometheus says what it needs', () => {
+  const script = `
+    const wt = require('weak-tracker')()
+    wt.track('k', {})
+    try { require('weak-tracker/prometheus').register() } catch (e) { process.stdout.write(e.code) }
+  `
+  const out = execFileSync(process.execPath, ['-e', script], { cwd: packed.project, encoding: 'utf8' })
+  assert.equal(out, 'ERR_WEAK_TRACKER_NO_PROM_CLIENT')
 })

@@ -4,6 +4,7 @@
 // count; this class owns the behaviour: argument checks, origins, events, `refs`.
 
 const { EventEmitter } = require('node:events')
+const { threadId } = require('node:worker_threads')
 const native = require('./binding.js')
 const { invalidArgType, outOfRange } = require('./errors.js')
 const { takeOver, restore, firstFrames, originOf, captureOrigin, retainOrigin, releaseOrigin } = require('./origin.js')
@@ -42,6 +43,36 @@ const originsOfDroppedTrackers = new FinalizationRegistry((origins) => {
   for (const origin of origins) if (origin !== undefined) releaseOrigin(origin)
 })
 
+// This thread's trackers, weakly: processRefs() and metrics() bring them up to date first.
+const trackersHere = new Set()
+const forgetTracker = new FinalizationRegistry((ref) => trackersHere.delete(ref))
+
+// A name for the process-wide view: the string itself, or its UTF-16 code units when it holds a
+// lone surrogate (which the native side's UTF-8 could not carry).
+const isWellFormed =
+  typeof String.prototype.isWellFormed === 'function' ? (s) => s.isWellFormed() : (s) => !/\p{Cs}/u.test(s)
+
+function nativeName(text) {
+  if (isWellFormed(text)) return text
+  const units = new Uint16Array(text.length)
+  for (let i = 0; i < text.length; i++) units[i] = text.charCodeAt(i)
+  return units
+}
+
+function firstValue(map) {
+  if (map !== undefined) for (const value of map.values()) return value
+  return undefined
+}
+
+function sampleOption(options, caller) {
+  if (options === undefined) return 1
+  if (!isObject(options)) throw invalidArgType('options', 'object', options, caller)
+  const { sample = 1 } = options
+  if (typeof sample !== 'number') throw invalidArgType('options.sample', 'number', sample, caller)
+  if (!(sample > 0 && sample <= 1)) throw outOfRange('options.sample', '> 0 and <= 1', sample, caller)
+  return sample
+}
+
 class WeakTracker extends EventEmitter {
   // The native books (an External), passed to the functions of `native`.
   #native
@@ -56,11 +87,33 @@ class WeakTracker extends EventEmitter {
   #ids = new Map()
   #expectedIds = new Map()
   #flushing = false
+  // The fraction of track() calls recorded, and whether a publish of the counts is scheduled.
+  #sample
+  #publishing = false
 
-  constructor() {
+  constructor(options) {
     super()
-    this.#native = native.createTracker(this, WeakTracker.#onCollected)
+    this.#sample = sampleOption(options, WeakTracker)
+    this.#native = native.createTracker(this, WeakTracker.#onCollected, threadId, this.#sample)
     originsOfDroppedTrackers.register(this, this.#origins)
+    const ref = new WeakRef(this)
+    trackersHere.add(ref)
+    forgetTracker.register(this, ref)
+  }
+
+  // Brings every tracker of this thread up to date in the process-wide view.
+  static publishHere() {
+    for (const ref of trackersHere) ref.deref()?.#publish()
+  }
+
+  static #publishLater(tracker) {
+    tracker.#publish()
+  }
+
+  // Sweeps if a collection has run (that publishes the counts), and publishes what track() added.
+  #publish() {
+    this.#publishing = false
+    native.sweep(this.#native)
   }
 
   // Called by the native canary's finalizer, after a garbage collection that may have freed
@@ -74,6 +127,7 @@ class WeakTracker extends EventEmitter {
     if ((typeof obj !== 'object' || obj === null) && typeof obj !== 'function') {
       throw invalidArgType('obj', 'object', obj, this.track)
     }
+    if (this.#sample !== 1 && Math.random() >= this.#sample) return
     // The caller's frame, captured here rather than in a helper: V8 walks every frame above
     // `below` one by one, at about 0.3 µs each.
     const limit = firstFrames()
@@ -91,7 +145,14 @@ class WeakTracker extends EventEmitter {
     }
     const origin = originOf(stack, limit, !saved.setLimit, this.track, saved.prepare)
     native.track(this.#native, this.#siteId(key, origin, this.#ids, false), obj)
+    if (!this.#publishing) this.#schedulePublish()
     this.emit('ref', key, origin)
+  }
+
+  // Other threads see the counts once this thread publishes them: after its next turn.
+  #schedulePublish() {
+    this.#publishing = true
+    setImmediate(WeakTracker.#publishLater, this)
   }
 
   // Counts `obj` like track() does, and remembers it as expected to be garbage from now on.
@@ -102,6 +163,7 @@ class WeakTracker extends EventEmitter {
     }
     const origin = captureOrigin(this.expectCollected)
     native.track(this.#native, this.#siteId(key, origin, this.#expectedIds, true), obj)
+    if (!this.#publishing) this.#schedulePublish()
     this.emit('ref', key, origin)
   }
 
@@ -274,7 +336,9 @@ class WeakTracker extends EventEmitter {
     }
     let id = byOrigin.get(origin)
     if (id === undefined) {
-      id = native.openSite(this.#native)
+      // The native side keeps a key once: name it by a site that has it already, if any.
+      const sameKey = firstValue(byOrigin) ?? firstValue(this.#ids.get(key)) ?? firstValue(this.#expectedIds.get(key))
+      id = native.openSite(this.#native, sameKey ?? nativeName(key), nativeName(origin))
       byOrigin.set(origin, id)
       this.#keys[id] = key
       this.#origins[id] = origin
@@ -329,8 +393,8 @@ function checkSnapshot(name, value, caller) {
 }
 
 // `WeakTracker()` and `new WeakTracker()` both make an independent tracker, and `instanceof` works.
-function createWeakTracker() {
-  return new WeakTracker()
+function createWeakTracker(options) {
+  return new WeakTracker(options)
 }
 createWeakTracker.prototype = WeakTracker.prototype
 

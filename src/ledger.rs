@@ -3,7 +3,7 @@
 //! Generic over the handle `H` so that it runs without Node-API: the facade stores weak
 //! references, the tests store plain values with a liveness flag.
 
-use crate::sites::{SiteId, Sites};
+use crate::sites::{Released, SiteId, Sites};
 
 /// Reasons a call into the ledger is refused. All of them are caller mistakes that the JavaScript
 /// front prevents; the facade turns them into errors rather than panics.
@@ -178,7 +178,7 @@ impl<H> Ledger<H> {
     }
 
     /// Releases sites with nothing live and nothing pending; see [`Sites::release_idle`].
-    pub fn release_idle(&mut self) -> Vec<SiteId> {
+    pub fn release_idle(&mut self) -> Vec<Released> {
         self.sites.release_idle()
     }
 
@@ -467,7 +467,7 @@ mod tests {
                         prop_assert_eq!(got, std::mem::take(&mut pending));
                     }
                     Op::Release => {
-                        for site in ledger.release_idle() {
+                        for site in ledger.release_idle().into_iter().map(|r| r.id) {
                             prop_assert!(!ledger.sites().contains(site));
                             let name = names.remove(&site).expect("released sites were open");
                             ids.remove(&name);

@@ -4,13 +4,16 @@
 mod generations;
 pub mod heap;
 mod ledger;
+pub mod process;
 mod sites;
 /// The Node-API functions `index.js` calls (through the generated `binding.js`).
 pub mod tracker;
+/// The Node-API functions of the process-wide view and the metrics.
+pub mod view;
 mod weak;
 /// The Node-API functions behind `why()` and the snapshot command.
 pub mod why;
 
 pub use generations::{Canaries, Generations, Sweep, OLD_AFTER};
 pub use ledger::{Ledger, LedgerError, Suspect, Tick, TICK_MS};
-pub use sites::{SiteId, Sites};
+pub use sites::{Released, SiteId, Sites};

@@ -14,6 +14,17 @@ struct Site {
     live: u32,
     /// Collections already counted but whose `'gc'` event has not been handed out.
     pending: u32,
+    /// Objects ever tracked under the site, and found collected.
+    tracked: u64,
+    collected: u64,
+}
+
+/// A site that [`Sites::release_idle`] released, with its totals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Released {
+    pub id: SiteId,
+    pub tracked: u64,
+    pub collected: u64,
 }
 
 /// The table of sites. A site whose objects are all collected and whose events were all handed out
@@ -52,6 +63,11 @@ impl Sites {
         self.site(id).map_or(0, |s| s.live)
     }
 
+    /// Objects ever tracked under `id`, and found collected (0 for an unknown id).
+    pub fn totals(&self, id: SiteId) -> (u64, u64) {
+        self.site(id).map_or((0, 0), |s| (s.tracked, s.collected))
+    }
+
     /// One past the largest id ever handed out: the length of a dense table of counts.
     pub fn capacity(&self) -> usize {
         self.slots.len()
@@ -80,6 +96,7 @@ impl Sites {
             .live
             .checked_add(1)
             .expect("fewer than 2^32 objects per site");
+        site.tracked += 1;
     }
 
     /// Moves one object of `id` from live to pending.
@@ -87,6 +104,7 @@ impl Sites {
         let site = self.site_mut(id);
         site.live -= 1;
         site.pending += 1;
+        site.collected += 1;
         if site.live == 0 {
             self.emptied.push(id);
         }
@@ -97,9 +115,9 @@ impl Sites {
         self.site_mut(id).pending -= 1;
     }
 
-    /// Releases every site with no live object and no pending collection, returning their ids.
-    /// Those ids may be handed out again by a later [`Sites::open`].
-    pub fn release_idle(&mut self) -> Vec<SiteId> {
+    /// Releases every site with no live object and no pending collection, returning their ids
+    /// and totals. Those ids may be handed out again by a later [`Sites::open`].
+    pub fn release_idle(&mut self) -> Vec<Released> {
         let mut released = Vec::new();
         for id in std::mem::take(&mut self.emptied) {
             let idle = self.site(id).is_some_and(|s| s.live == 0 && s.pending == 0);
@@ -110,9 +128,14 @@ impl Sites {
                 }
                 continue;
             }
-            self.slots[id as usize] = None;
+            if let Some(site) = self.slots[id as usize].take() {
+                released.push(Released {
+                    id,
+                    tracked: site.tracked,
+                    collected: site.collected,
+                });
+            }
             self.free.push(id);
-            released.push(id);
         }
         self.emptied.sort_unstable();
         self.emptied.dedup();
@@ -157,9 +180,16 @@ mod tests {
         assert!(sites.release_idle().is_empty(), "two events pending");
         sites.deliver_one(a);
         sites.deliver_one(a);
-        assert_eq!(sites.release_idle(), vec![a]);
+        assert_eq!(
+            sites.release_idle(),
+            vec![Released {
+                id: a,
+                tracked: 2,
+                collected: 2
+            }]
+        );
         assert!(!sites.contains(a));
-        assert_eq!(sites.release_idle(), Vec::<SiteId>::new());
+        assert_eq!(sites.release_idle(), Vec::<Released>::new());
     }
 
     #[test]
@@ -169,7 +199,7 @@ mod tests {
         sites.add_live(a);
         sites.collect_one(a);
         sites.deliver_one(a);
-        assert_eq!(sites.release_idle(), vec![a]);
+        assert_eq!(sites.release_idle().len(), 1);
         let b = sites.open();
         assert_eq!(a, b);
         assert_eq!(sites.live(b), 0);

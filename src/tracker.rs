@@ -29,6 +29,7 @@ use napi_derive::napi;
 
 use crate::generations::{Canaries, Generations, Sweep};
 use crate::ledger::{Ledger, Tick, TICK_MS};
+use crate::process::{Labels, Name, TABLE};
 use crate::weak::{self, ScopeBatch, StrongRef, WeakRef};
 
 /// What a canary's finalizer needs to reach JavaScript without keeping the tracker alive.
@@ -111,6 +112,11 @@ pub struct NativeTracker {
     hook: Rc<Hook>,
     /// Zero of the ledger's clock.
     epoch: Instant,
+    /// Names and totals for the process-wide view, and this tracker's place in it.
+    labels: Labels,
+    view: u64,
+    thread: u32,
+    sample: f64,
 }
 
 // The methods behind the functions at the end of this file, which document them (the functions
@@ -120,6 +126,8 @@ impl NativeTracker {
         env: sys::napi_env,
         owner: sys::napi_value,
         on_collected: sys::napi_value,
+        thread: u32,
+        sample: f64,
     ) -> Result<Self> {
         let hook = Hook {
             env,
@@ -135,7 +143,21 @@ impl NativeTracker {
             full_sweeps: 0,
             hook: Rc::new(hook),
             epoch: Instant::now(),
+            labels: Labels::default(),
+            view: TABLE.register(thread, sample),
+            thread,
+            sample,
         })
+    }
+
+    /// Publishes a new view of the counts when they changed since the last one.
+    fn publish(&mut self) {
+        if let Some(view) = self
+            .labels
+            .take_view(self.ledger.sites(), self.thread, self.sample)
+        {
+            TABLE.publish(self.view, view);
+        }
     }
 
     pub fn track(&mut self, site: u32, obj: sys::napi_value) -> Result<()> {
@@ -151,6 +173,7 @@ impl NativeTracker {
         }
         let weak = WeakRef::new(self.env, obj)?;
         let born = self.now();
+        self.labels.touch();
         self.ledger
             .track(site, weak, born)
             .map_err(|e| Error::new(Status::InvalidArg, e.to_string()))
@@ -163,6 +186,7 @@ impl NativeTracker {
             None => self.ledger.live() > 0,
         };
         if !collected_since && !force {
+            self.publish();
             return Ok(0);
         }
         let now = self.now();
@@ -214,6 +238,10 @@ impl NativeTracker {
         if let Some(old) = std::mem::replace(&mut self.canary, fresh) {
             old.delete(env);
         }
+        if collected > 0 {
+            self.labels.touch();
+        }
+        self.publish();
         Ok(u32::try_from(collected).unwrap_or(u32::MAX))
     }
 
@@ -250,6 +278,7 @@ impl Drop for NativeTracker {
         let env = self.env;
         self.ledger.clear(|weak| weak.delete(env));
         self.generations.release(&mut EnvCanaries(env));
+        TABLE.remove(self.view);
         if let Some(canary) = self.canary.take() {
             canary.delete(env);
         }
@@ -268,23 +297,54 @@ fn books(handle: &Handle) -> Result<std::cell::RefMut<'_, NativeTracker>> {
     })
 }
 
-/// New books for the `WeakTracker` `owner`; `onCollected(owner)` is called after every garbage
-/// collection that may have freed a tracked object.
+/// New books for the `WeakTracker` `owner` of thread `thread`, which records the fraction
+/// `sample` of its `track()` calls; `onCollected(owner)` is called after every garbage collection
+/// that may have freed a tracked object.
 #[napi]
 pub fn create_tracker(
     env: Env,
     owner: Object,
     on_collected: Function<Object, ()>,
+    thread: u32,
+    sample: f64,
 ) -> Result<Handle> {
-    let books = NativeTracker::new(env.raw(), owner.raw(), on_collected.raw())?;
+    let books = NativeTracker::new(env.raw(), owner.raw(), on_collected.raw(), thread, sample)?;
     Ok(External::new(RefCell::new(books)))
 }
 
-/// A new call site id. JavaScript keeps which `(key, origin)` it stands for, and asks for one id
-/// per pair: the strings never cross into native code.
-#[napi]
-pub fn open_site(handle: &Handle) -> Result<u32> {
-    Ok(books(handle)?.ledger.open_site())
+/// A key or origin from JavaScript: a string when it is well formed, its UTF-16 code units when it
+/// holds a lone surrogate.
+type JsName = Either<String, Uint16Array>;
+
+fn name(value: JsName) -> Name {
+    match value {
+        Either::A(text) => Name::Utf8(text.into_boxed_str()),
+        Either::B(units) => Name::Utf16(units.to_vec().into_boxed_slice()),
+    }
+}
+
+/// A new call site id for `(key, origin)`. JavaScript keeps the names for its own use and asks for
+/// one id per pair; the copy here is for the process-wide view, one per key and tracker: `key` is
+/// the id of an open site with the same key when there is one, and is not copied again.
+#[napi(
+    ts_args_type = "handle: ExternalObject<unknown>, key: string | Uint16Array | number, origin: string | Uint16Array"
+)]
+pub fn open_site(handle: &Handle, key: Either<u32, JsName>, origin: JsName) -> Result<u32> {
+    let mut books = books(handle)?;
+    let id = books.ledger.open_site();
+    let origin = name(origin);
+    match key {
+        Either::A(same_key_as) => {
+            if !books.labels.open_with_key_of(id, same_key_as, origin) {
+                return Err(Error::new(
+                    Status::InvalidArg,
+                    format!("weak-tracker: unknown call site {same_key_as}"),
+                ));
+            }
+        }
+        Either::B(key) => books.labels.open(id, name(key), origin),
+    }
+    Ok(id)
 }
 
 /// Watches `obj` (an object or function) under `site`, without keeping it alive.
@@ -325,7 +385,15 @@ pub fn drain(handle: &Handle) -> Result<Uint32Array> {
 /// JavaScript can drop its caches for them.
 #[napi]
 pub fn release_idle(handle: &Handle) -> Result<Uint32Array> {
-    Ok(Uint32Array::new(books(handle)?.ledger.release_idle()))
+    let mut books = books(handle)?;
+    let mut ids = Vec::new();
+    for released in books.ledger.release_idle() {
+        books
+            .labels
+            .release(released.id, released.tracked, released.collected);
+        ids.push(released.id);
+    }
+    Ok(Uint32Array::new(ids))
 }
 
 /// Up to `limit` live objects tracked under `site`, oldest first, for `why()`: the caller must

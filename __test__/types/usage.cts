@@ -2,6 +2,9 @@
 // or missing type makes tsc fail, and so does an `@ts-expect-error` that no longer errs.
 import weakTracker = require('../..')
 import { EventEmitter } from 'node:events'
+import leakChecks = require('../../assert')
+import prometheus = require('../../prometheus')
+import { Registry } from 'prom-client'
 
 const wt: weakTracker.WeakTracker = weakTracker()
 const independent = weakTracker.WeakTracker()
@@ -51,7 +54,24 @@ async function explain(): Promise<void> {
   await wt.why('k', { limit: '5' })
 }
 
-void [emitter, isTracker, refs, explain]
+async function production(): Promise<void> {
+  const sampled = weakTracker.WeakTracker({ sample: 0.01 })
+  sampled.expectCollected('conn', {})
+  const retained: weakTracker.Suspect[] = sampled.retained({ olderThan: 0 })
+  const all: weakTracker.Refs = weakTracker.processRefs()
+  const text: string = weakTracker.metrics()
+  const type: string = weakTracker.metricsContentType
+  const registry: Registry = prometheus.register(new Registry())
+  await leakChecks.assertNoLeaks(() => {}, { warmup: 1, iterations: 2, tolerance: 0, settleMs: 10, tracker: sampled })
+  await leakChecks.assertCollected({ tracker: sampled })
+  // @ts-expect-error sample is a number
+  weakTracker.WeakTracker({ sample: 'all' })
+  // @ts-expect-error fn must be a function
+  await leakChecks.assertNoLeaks(42)
+  void [retained, all, text, type, registry]
+}
+
+void [emitter, isTracker, refs, explain, production]
 
 async function leakHunt(): Promise<void> {
   await wt.collect()

@@ -1,0 +1,90 @@
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+//! (No unwrap, expect or panic here: every path is reachable from JavaScript.)
+
+//! The Node-API facade of the process-wide view ([`crate::process`]): callable from any thread.
+
+use napi::bindgen_prelude::*;
+use napi::{sys, JsValue};
+use napi_derive::napi;
+
+use crate::process::{self, Name, TABLE};
+use crate::weak;
+
+fn js_name(env: &Env, name: &Name) -> Result<sys::napi_value> {
+    Ok(match name {
+        Name::Utf8(text) => env.create_string(text)?.raw(),
+        Name::Utf16(units) => env.create_string_utf16(units)?.raw(),
+    })
+}
+
+/// The live counts of every tracker of every thread, merged per (key, origin), as a flat array
+/// `[key, origin, live, key, origin, live, ...]`.
+#[napi(ts_return_type = "Array<string | number>")]
+pub fn process_refs(env: &Env) -> Result<Unknown<'_>> {
+    let merged = process::merged_refs(&TABLE.views());
+    let mut values = Vec::with_capacity(merged.len() * 3);
+    for (key, origin, live) in &merged {
+        values.push(js_name(env, key)?);
+        values.push(js_name(env, origin)?);
+        values.push(env.create_double(*live as f64)?.raw());
+    }
+    let array = weak::new_array(env.raw(), &values)?;
+    // SAFETY: `array` is an array handle just created in `env`, alive in the current scope.
+    Ok(unsafe { Unknown::from_raw_unchecked(env.raw(), array) })
+}
+
+/// The process-wide figures in the OpenMetrics text format.
+#[napi]
+pub fn metrics() -> String {
+    process::openmetrics(&TABLE.views())
+}
+
+/// The media type of `metrics()`'s text.
+#[napi]
+pub fn metrics_content_type() -> String {
+    process::CONTENT_TYPE.to_owned()
+}
+
+/// The process-wide figures per thread, for metrics libraries: three flat arrays,
+/// `[key, origin, thread, live, ...]`, `[key, thread, tracked, collected, ...]` and
+/// `[thread, tracker, sample, ...]`. Trackers of one thread are summed.
+#[napi(ts_return_type = "[Array<string | number>, Array<string | number>, Array<number>]")]
+pub fn process_series(env: &Env) -> Result<Unknown<'_>> {
+    let views = TABLE.views();
+    let series = process::series(&views);
+    let number = |n: f64| -> Result<sys::napi_value> { Ok(env.create_double(n)?.raw()) };
+    let mut live = Vec::new();
+    for ((key, origin, thread), n) in &series.live {
+        live.extend([
+            js_name(env, key)?,
+            js_name(env, origin)?,
+            number(f64::from(*thread))?,
+            number(*n as f64)?,
+        ]);
+    }
+    let mut totals = Vec::new();
+    for ((key, thread), (tracked, collected)) in &series.totals {
+        totals.extend([
+            js_name(env, key)?,
+            number(f64::from(*thread))?,
+            number(*tracked as f64)?,
+            number(*collected as f64)?,
+        ]);
+    }
+    let mut samples = Vec::new();
+    for (id, view) in &views {
+        samples.extend([
+            number(f64::from(view.thread))?,
+            number(*id as f64)?,
+            number(view.sample)?,
+        ]);
+    }
+    let arrays = [
+        weak::new_array(env.raw(), &live)?,
+        weak::new_array(env.raw(), &totals)?,
+        weak::new_array(env.raw(), &samples)?,
+    ];
+    let array = weak::new_array(env.raw(), &arrays)?;
+    // SAFETY: `array` is an array handle just created in `env`, alive in the current scope.
+    Ok(unsafe { Unknown::from_raw_unchecked(env.raw(), array) })
+}
