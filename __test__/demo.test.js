@@ -6,7 +6,7 @@ const path = require('node:path')
 const { execFileSync } = require('node:child_process')
 
 // `npm run demo`, without --expose-gc: all three parts run against real servers on 127.0.0.1.
-const out = execFileSync(process.execPath, [path.join(__dirname, '../example/http-leak.js')], {
+const out = execFileSync(process.execPath, [path.join(__dirname, '../example/http-leak.js'), '--once'], {
   encoding: 'utf8',
   timeout: 60_000,
 })

@@ -9,6 +9,8 @@
 //    leaking line among several that make objects on every request.
 // 3. Who holds them: why() follows the references from a GC root to the leaking sessions, and names
 //    the module-level array that keeps them.
+// 4. The live page: a server under a steady stream of requests, one line of it leaking, and the page
+//    that shows it, until Ctrl-C. (`--once` stops after part 3.)
 //
 //   npm run demo        (no --expose-gc needed: collect() forces the collections)
 
@@ -148,10 +150,49 @@ async function whoHoldsThem() {
   for (const path of site.paths) console.log(path.text)
 }
 
+// Part 4: a shop whose cart handler keeps every cart; the page shows its line rising.
+const carts = []
+
+function shopHandler(req, res) {
+  // Rendering a page makes short-lived garbage, as real handlers do: young collections run often.
+  const rendered = new Array(16_384).fill(req.url.length)
+  const visit = { path: req.url, size: rendered.length }
+  wt.track('visit', visit)
+  if (req.url.startsWith('/cart')) {
+    const cart = { items: req.url.length }
+    wt.track('cart', cart)
+    carts.push(cart) // the leak
+  }
+  const page = { status: 200 }
+  wt.track('response', page)
+  res.end('ok')
+}
+
+async function livePage() {
+  const server = await listen(shopHandler)
+  const { port } = server.address()
+  const page = await wt.serve({ port: Number(process.env.WEAK_TRACKER_PAGE_PORT ?? 0) })
+  console.log(`\nLive page: ${page.url}`)
+  console.log(`The shop serves on http://127.0.0.1:${port}/; its /cart line leaks. Ctrl-C to stop.`)
+  let n = 0
+  const traffic = setInterval(() => {
+    n++
+    get(port, n % 3 === 0 ? `/cart/${n}` : `/browse/${n}`).catch(() => {})
+  }, 50)
+  const stop = () => {
+    clearInterval(traffic)
+    server.close()
+    page.close().then(() => process.exit(0))
+  }
+  process.once('SIGINT', stop)
+  process.once('SIGTERM', stop)
+}
+
 async function main() {
   await originalExample()
   await slowLeak()
   await whoHoldsThem()
+  if (!process.argv.includes('--once')) await livePage()
 }
 
 main()

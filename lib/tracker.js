@@ -10,6 +10,8 @@ const { invalidArgType, outOfRange } = require('./errors.js')
 const { takeOver, restore, firstFrames, originOf, captureOrigin, retainOrigin, releaseOrigin } = require('./origin.js')
 const { collectGarbage } = require('./collect.js')
 const why = require('./why.js')
+// lib/page.js requires lib/process.js, which requires this file: loaded when first used.
+let page = null
 
 // Where `track` captures its caller: one object reused for every call, which measured about
 // 0.1 µs (3%) cheaper per track than capturing onto a fresh one (V8 redefines `stack` in place).
@@ -308,6 +310,18 @@ class WeakTracker extends EventEmitter {
       })
       .filter((site) => site.live > 0)
       .sort((a, b) => b.live - a.live)
+  }
+
+  // Starts the live page for this tracker: resolves to { url, close() }.
+  async serve(options = {}) {
+    page ??= require('./page.js')
+    return page.serve(this, options, this.serve)
+  }
+
+  // The live page as an (req, res[, next]) handler, for an existing server.
+  pageHandler(options = {}) {
+    page ??= require('./page.js')
+    return page.pageHandler(this, options, this.pageHandler)
   }
 
   // Per group of sites, a WeakSet of up to `limit` of their live objects. Nothing else keeps

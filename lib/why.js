@@ -53,23 +53,43 @@ function checkHeadroom() {
   if (need > available) throw noMemory(need, available)
 }
 
-// Takes a snapshot of this thread's heap and decodes it while V8 writes it out.
-async function snapshotHeap() {
+// Takes a snapshot of this thread's heap and decodes it while V8 writes it out. (Events, not
+// `for await`: on Node 18 the stream's async iterator never finishes after its 'end'.)
+function snapshotHeap() {
   const decoder = native.heapDecoder()
-  let stream
-  try {
-    stream = v8.getHeapSnapshot()
-    for await (const chunk of stream) native.heapFeed(decoder, chunk)
-  } catch (error) {
-    stream?.destroy()
-    try {
-      native.heapFinish(decoder)
-    } catch {
-      // The decoder's own complaint is about the cut-off text; the cause is `error`.
+  return new Promise((resolve, reject) => {
+    let stream
+    const fail = (error) => {
+      stream?.destroy()
+      try {
+        native.heapFinish(decoder)
+      } catch {
+        // The decoder's own complaint is about the cut-off text; the cause is `error`.
+      }
+      reject(error)
     }
-    throw error
-  }
-  return native.heapFinish(decoder)
+    try {
+      stream = v8.getHeapSnapshot()
+    } catch (error) {
+      fail(error)
+      return
+    }
+    stream.on('data', (chunk) => {
+      try {
+        native.heapFeed(decoder, chunk)
+      } catch (error) {
+        fail(error)
+      }
+    })
+    stream.once('error', fail)
+    stream.once('end', () => {
+      try {
+        resolve(native.heapFinish(decoder))
+      } catch (error) {
+        reject(error)
+      }
+    })
+  })
 }
 
 // One explanation `{ explained, paths }` per WeakSet in `sets`, in order.
