@@ -96,6 +96,36 @@ declare namespace weakTracker {
     paths: RetainerPath[]
   }
 
+  interface PageOptions {
+    /** Default: `0`, any free port. */
+    port?: number
+    /** Default: `'127.0.0.1'`. Any address beyond loopback needs `token`. */
+    host?: string
+    /** At least 16 characters; every request must then carry it (`?token=` or
+     * `Authorization: Bearer`). */
+    token?: string
+  }
+
+  interface Page {
+    /** The page's address (with `?token=` when there is one). */
+    url: string
+    close(): Promise<void>
+  }
+
+  interface PageHandlerOptions {
+    /** Where the page is mounted in a plain `node:http` server, e.g. `'/leaks'`. Default: `''`
+     * (under Express's `app.use('/leaks', ...)`, which strips the mount path). */
+    prefix?: string
+    token?: string
+  }
+
+  /** An `(req, res[, next])` handler; requests outside the page go to `next()` (or get 404). */
+  interface PageHandler {
+    (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse, next?: () => void): void
+    /** Ends the page's event streams and stops sampling for it. */
+    close(): void
+  }
+
   interface WeakTracker extends EventEmitter {
     /**
      * Counts `obj` as live under `key` and its origin: the stack line of the first caller frame
@@ -156,6 +186,16 @@ declare namespace weakTracker {
      * `ERR_WEAK_TRACKER_NO_MEMORY` when the snapshot would not fit in the memory available.
      */
     why(key: string, options?: WhyOptions): Promise<Why[]>
+
+    /**
+     * Starts the live page: counts per key, origin and thread over the last 15 minutes, suspects,
+     * retained objects, a diff against a baseline, and a why button per row.
+     * Rejects with `ERR_WEAK_TRACKER_PAGE_UNSAFE` for a host beyond loopback without a token.
+     */
+    serve(options?: PageOptions): Promise<Page>
+
+    /** The live page as a handler for an existing server. */
+    pageHandler(options?: PageHandlerOptions): PageHandler
 
     /** A tracked object was freed by the garbage collector. Emitted once per object, after the
      * collection, in the thread that tracked it. */

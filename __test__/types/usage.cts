@@ -68,6 +68,10 @@ async function production(): Promise<void> {
   weakTracker.WeakTracker({ sample: 'all' })
   // @ts-expect-error fn must be a function
   await leakChecks.assertNoLeaks(42)
+  const page: weakTracker.Page = await sampled.serve({ port: 0, host: '127.0.0.1', token: 'x'.repeat(16) })
+  const handler: weakTracker.PageHandler = sampled.pageHandler({ prefix: '/leaks' })
+  handler.close()
+  await page.close()
   void [retained, all, text, type, registry]
 }
 
