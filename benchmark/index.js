@@ -9,15 +9,11 @@
 const os = require('node:os')
 const path = require('node:path')
 const { execFileSync } = require('node:child_process')
+const { median, fmt, ratio, met } = require('./table.js')
 
 const runs = Number(process.argv[2] ?? 5)
 const script = path.join(__dirname, 'scenario.js')
 
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b)
-  const mid = sorted.length >> 1
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
-}
 
 // Medians of every numeric field over `n` processes; booleans must hold in every run.
 function measure(impl, scenario, n = runs) {
@@ -36,9 +32,6 @@ function measure(impl, scenario, n = runs) {
   return out
 }
 
-const fmt = (x, digits = 0) => x.toLocaleString('en', { maximumFractionDigits: digits, minimumFractionDigits: digits })
-const ratio = (a, b) => `${fmt(a / b, 2)}×`
-const met = (ok) => (ok ? 'met' : 'not met')
 
 const wt = {}
 const js = {}

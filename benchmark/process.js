@@ -8,15 +8,11 @@
 const os = require('node:os')
 const path = require('node:path')
 const { execFileSync } = require('node:child_process')
+const { median, fmt, met } = require('./table.js')
 
 const runs = Number(process.argv[2] ?? 5)
 const script = path.join(__dirname, 'process-scenario.js')
 
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b)
-  const mid = sorted.length >> 1
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
-}
 
 function measure(scenario, ...args) {
   const results = []
@@ -29,8 +25,6 @@ function measure(scenario, ...args) {
   return out
 }
 
-const fmt = (x, digits = 0) => x.toLocaleString('en', { maximumFractionDigits: digits, minimumFractionDigits: digits })
-const met = (ok) => (ok ? 'met' : 'not met')
 
 const sampling = measure('sampling')
 const small = measure('view', '1000')

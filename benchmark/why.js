@@ -12,6 +12,7 @@ const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
 const { execFileSync } = require('node:child_process')
+const { median, fmt, met } = require('./table.js')
 const { npm } = require('../scripts/packaged.js')
 
 const runs = Number(process.argv[2] ?? 3)
@@ -31,11 +32,6 @@ function memlabDir() {
   return dir
 }
 
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b)
-  const mid = sorted.length >> 1
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
-}
 
 function run(args, label) {
   process.stderr.write(`${label}\r`)
@@ -74,9 +70,7 @@ try {
   }
   process.stderr.write(' '.repeat(40) + '\r')
 
-  const fmt = (x, digits = 0) => x.toLocaleString('en', { maximumFractionDigits: digits, minimumFractionDigits: digits })
   const mib = (b) => `${fmt(b / 2 ** 20)} MiB`
-  const met = (ok) => (ok ? 'met' : 'not met')
   const cliMs = medianOf(cliRuns, 'ms')
   const cliRss = medianOf(cliRuns, 'maxRssBytes')
   const memlabMs = medianOf(memlabRuns, 'ms')
