@@ -188,3 +188,22 @@ test('a Prometheus scrape of a running server returns the live counts of its lea
     leaked.length = 0
   }
 })
+
+test('processRefs() and metrics() can be called from a worker thread, and see the main thread', async () => {
+  const wt = WeakTracker()
+  const held = trackHeld(wt, 'from-main', 2)
+  const { Worker } = require('node:worker_threads')
+  const seen = await new Promise((resolve, reject) => {
+    const worker = new Worker(
+      `const { processRefs, metrics } = require(${JSON.stringify(pkg)})
+       const { parentPort } = require('node:worker_threads')
+       parentPort.postMessage({ refs: processRefs(), text: metrics() })`,
+      { eval: true },
+    )
+    worker.once('message', resolve)
+    worker.once('error', reject)
+  })
+  assert.equal(seen.refs['from-main']._total, 2)
+  assert.match(seen.text, /^weak_tracker_live\{key="from-main",origin="[^"]+",thread="0"\} 2$/m)
+  assert.equal(held.length, 2)
+})
