@@ -61,6 +61,15 @@ function nativeName(text) {
   return units
 }
 
+// `options.olderThan` of suspects() and retained(): a number of milliseconds >= 0.
+function olderThanOption(options, fallback, caller) {
+  if (!isObject(options)) throw invalidArgType('options', 'object', options, caller)
+  const { olderThan = fallback } = options
+  if (typeof olderThan !== 'number') throw invalidArgType('options.olderThan', 'number', olderThan, caller)
+  if (!(olderThan >= 0)) throw outOfRange('options.olderThan', '>= 0', olderThan, caller)
+  return olderThan
+}
+
 function firstValue(map) {
   if (map !== undefined) for (const value of map.values()) return value
   return undefined
@@ -171,11 +180,7 @@ class WeakTracker extends EventEmitter {
 
   // The objects given to expectCollected() at least `olderThan` ms ago that are still alive.
   retained(options = {}) {
-    if (!isObject(options)) throw invalidArgType('options', 'object', options, this.retained)
-    const { olderThan = 5000 } = options
-    if (typeof olderThan !== 'number') throw invalidArgType('options.olderThan', 'number', olderThan, this.retained)
-    if (!(olderThan >= 0)) throw outOfRange('options.olderThan', '>= 0', olderThan, this.retained)
-    return this.#aged(olderThan, true)
+    return this.#aged(olderThanOption(options, 5000, this.retained), true)
   }
 
   get refs() {
@@ -233,11 +238,7 @@ class WeakTracker extends EventEmitter {
   }
 
   suspects(options = {}) {
-    if (!isObject(options)) throw invalidArgType('options', 'object', options, this.suspects)
-    const { olderThan = 10_000 } = options
-    if (typeof olderThan !== 'number') throw invalidArgType('options.olderThan', 'number', olderThan, this.suspects)
-    if (!(olderThan >= 0)) throw outOfRange('options.olderThan', '>= 0', olderThan, this.suspects)
-    return this.#aged(olderThan, false)
+    return this.#aged(olderThanOption(options, 10_000, this.suspects), false)
   }
 
   // Live objects older than `olderThan` ms per (key, origin), most first: of the expected sites
