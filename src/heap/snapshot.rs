@@ -726,8 +726,15 @@ fn unescape(body: &[u8], escaped: bool) -> Option<Box<str>> {
 
 fn read_meta(value: &Value, graph: &mut HeapGraph, state: &mut State) -> Result<(), String> {
     let meta = value.get("meta").ok_or("snapshot.meta missing")?;
-    let names = |key: &str| -> Result<Vec<String>, String> {
-        meta.get(key)
+    // A list of strings: `meta[key]` itself, or (for the type lists) its first element.
+    let strings = |key: &str, nested: bool| -> Result<Vec<String>, String> {
+        let value = meta.get(key);
+        let value = if nested {
+            value.and_then(|v| v.get(0))
+        } else {
+            value
+        };
+        value
             .and_then(Value::as_array)
             .ok_or(format!("snapshot.meta.{key} missing"))?
             .iter()
@@ -738,19 +745,8 @@ fn read_meta(value: &Value, graph: &mut HeapGraph, state: &mut State) -> Result<
             })
             .collect()
     };
-    let types = |key: &str| -> Result<Vec<String>, String> {
-        meta.get(key)
-            .and_then(|v| v.get(0))
-            .and_then(Value::as_array)
-            .ok_or(format!("snapshot.meta.{key}[0] missing"))?
-            .iter()
-            .map(|v| {
-                v.as_str()
-                    .map(str::to_owned)
-                    .ok_or(format!("snapshot.meta.{key}"))
-            })
-            .collect()
-    };
+    let names = |key: &str| strings(key, false);
+    let types = |key: &str| strings(key, true);
     let node_fields = names("node_fields")?;
     let edge_fields = names("edge_fields")?;
     let slot = |fields: &[String], name: &str| {
