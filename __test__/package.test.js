@@ -31,6 +31,7 @@ test('the tarball carries the prebuilt binary, the front, the types, README and 
     'lib/page/style.css',
     'lib/process.js',
     'lib/prometheus.js',
+    'lib/refs.js',
     'lib/tracker.js',
     'lib/why.js',
     'package.json',

@@ -29,9 +29,10 @@ function returnCallSites(_error, callSites) {
   return callSites
 }
 
-// Makes the next capture return structured CallSites, at most `limit` of them, wherever the app's
-// `Error` allows it. Never throws. Returns what `restore` needs, and the app's prepareStackTrace.
-function takeOver(limit) {
+// Makes the next capture return at most `limit` frames, as structured CallSites unless `text`,
+// wherever the app's `Error` allows it. Never throws. Returns what `restore` needs, and the app's
+// prepareStackTrace.
+function takeOver(limit, text = false) {
   const saved = { hadLimit: false, limit: undefined, setLimit: false, hadPrepare: false, prepare: undefined, setPrepare: false }
   try {
     saved.hadLimit = Object.hasOwn(Error, 'stackTraceLimit')
@@ -41,6 +42,7 @@ function takeOver(limit) {
   } catch {
     // Frozen or getter-only: the capture takes what the app's limit allows.
   }
+  if (text) return saved
   try {
     saved.hadPrepare = Object.hasOwn(Error, 'prepareStackTrace')
     saved.prepare = Error.prepareStackTrace
@@ -268,18 +270,8 @@ function originOf(stack, limit, limited, below, prepare) {
 // the hot path (`track` does the same in its own frame, which saves about 0.3 µs).
 function captureOrigin(below) {
   const limit = firstLimit
-  const saved = takeOver(limit)
-  const holder = {}
-  let stack
-  try {
-    Error.captureStackTrace(holder, below)
-    stack = holder.stack
-  } catch {
-    // An app prepareStackTrace that throws: originOf falls back.
-  } finally {
-    restore(saved)
-  }
-  return originOf(stack, limit, !saved.setLimit, below, saved.prepare)
+  const { sites, prepare, limited } = captureSites(limit, below)
+  return originOf(sites, limit, limited, below, prepare)
 }
 
 // Library call positions -> how many frames the app's frame lay beneath last time, so that the
@@ -358,13 +350,7 @@ function fromCallSiteObjects(frames) {
 // `    at file:line:column`.
 function fromStackText(below) {
   const holder = {}
-  const saved = { setLimit: false, hadLimit: Object.hasOwn(Error, 'stackTraceLimit'), limit: Error.stackTraceLimit }
-  try {
-    Error.stackTraceLimit = 200
-    saved.setLimit = true
-  } catch {
-    // The app's limit it is.
-  }
+  const saved = takeOver(200, true)
   let stack
   try {
     Error.captureStackTrace(holder, below)

@@ -12,7 +12,7 @@ const http = require('node:http')
 const net = require('node:net')
 const path = require('node:path')
 const crypto = require('node:crypto')
-const { series } = require('./process.js')
+const { series, processRefs } = require('./process.js')
 const { invalidArgType, outOfRange } = require('./errors.js')
 
 const ASSETS = {
@@ -128,7 +128,7 @@ function createHandler(tracker, { prefix = '', token } = {}) {
   let closed = false
 
   const tables = () => {
-    const now = { refs: series2refs() }
+    const now = { refs: processRefs() }
     return {
       suspects: tracker.suspects({ olderThan: 10_000 }),
       retained: tracker.retained({ olderThan: 0 }),
@@ -192,7 +192,7 @@ function createHandler(tracker, { prefix = '', token } = {}) {
         return true
       }
       if (route === '/baseline') {
-        baseline = { time: Date.now(), refs: series2refs() }
+        baseline = { time: Date.now(), refs: processRefs() }
         send(res, 200, { time: baseline.time })
         broadcast('tables', tables())
         return true
@@ -244,21 +244,6 @@ function createHandler(tracker, { prefix = '', token } = {}) {
     samples.unlisten(onSample)
   }
   return handler
-}
-
-// The process-wide live counts in the shape of refs (for the diff against a baseline).
-function series2refs() {
-  const { live } = series()
-  const refs = {}
-  for (let i = 0; i < live.length; i += 4) {
-    const key = live[i]
-    const origin = live[i + 1]
-    if (!Object.hasOwn(refs, key)) Object.defineProperty(refs, key, { value: { _total: 0 }, enumerable: true, writable: true, configurable: true })
-    const entry = refs[key]
-    entry._total += live[i + 3]
-    Object.defineProperty(entry, origin, { value: (Object.hasOwn(entry, origin) ? entry[origin] : 0) + live[i + 3], enumerable: true, writable: true, configurable: true })
-  }
-  return refs
 }
 
 function pageOptions(options, caller) {

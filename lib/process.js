@@ -6,29 +6,15 @@
 
 const native = require('./binding.js')
 const { WeakTracker } = require('./tracker.js')
-
-function define(target, name, value) {
-  Object.defineProperty(target, name, { value, enumerable: true, writable: true, configurable: true })
-}
+const { refsBuilder } = require('./refs.js')
 
 // Every tracker's live counts, merged per key and origin, in the shape of `refs`.
 function processRefs() {
   WeakTracker.publishHere()
   const flat = native.processRefs()
-  const refs = {}
-  const byKey = new Map()
-  for (let i = 0; i < flat.length; i += 3) {
-    const key = flat[i]
-    let entry = byKey.get(key)
-    if (entry === undefined) {
-      entry = { _total: 0 }
-      byKey.set(key, entry)
-      define(refs, key, entry)
-    }
-    entry._total += flat[i + 2]
-    define(entry, flat[i + 1], flat[i + 2])
-  }
-  return refs
+  const built = refsBuilder()
+  for (let i = 0; i < flat.length; i += 3) built.add(flat[i], flat[i + 1], flat[i + 2])
+  return built.refs
 }
 
 // The process-wide figures in the OpenMetrics text format, ending with `# EOF`.

@@ -7,6 +7,7 @@ const { EventEmitter } = require('node:events')
 const { threadId } = require('node:worker_threads')
 const native = require('./binding.js')
 const { invalidArgType, outOfRange } = require('./errors.js')
+const { refsBuilder } = require('./refs.js')
 const { takeOver, restore, firstFrames, originOf, captureOrigin, retainOrigin, releaseOrigin } = require('./origin.js')
 const { collectGarbage } = require('./collect.js')
 const why = require('./why.js')
@@ -19,12 +20,6 @@ const callerHolder = {}
 
 function isObject(value) {
   return typeof value === 'object' && value !== null
-}
-
-// An own, enumerable property, whatever `Object.prototype` has under that name (a getter-only
-// accessor would make assignment throw, a setter would swallow it: should.js defines `should`).
-function define(target, name, value) {
-  Object.defineProperty(target, name, { value, enumerable: true, writable: true, configurable: true })
 }
 
 // The counts of one key in a snapshot, or an empty object.
@@ -186,23 +181,11 @@ class WeakTracker extends EventEmitter {
   get refs() {
     native.sweep(this.#native)
     const counts = native.counts(this.#native)
-    const refs = {}
-    const byKey = new Map()
+    const built = refsBuilder()
     for (let id = 0; id < counts.length; id++) {
-      const count = counts[id]
-      if (count === 0) continue
-      const key = this.#keys[id]
-      let entry = byKey.get(key)
-      if (entry === undefined) {
-        entry = { _total: 0 }
-        byKey.set(key, entry)
-        define(refs, key, entry)
-      }
-      entry._total += count
-      const origin = this.#origins[id]
-      define(entry, origin, (Object.hasOwn(entry, origin) ? entry[origin] : 0) + count)
+      if (counts[id] !== 0) built.add(this.#keys[id], this.#origins[id], counts[id])
     }
-    return refs
+    return built.refs
   }
 
   // Forces full garbage collections, without --expose-gc, and resolves once every 'gc' event
