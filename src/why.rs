@@ -66,16 +66,6 @@ pub fn heap_read_file(path: String) -> Result<External<Heap>> {
     Ok(External::new(Heap::new(graph)))
 }
 
-/// Nodes and edges in the snapshot: `[nodes, edges]`.
-#[napi]
-pub fn heap_size(heap: &External<Heap>) -> Vec<u32> {
-    let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
-    vec![
-        count(heap.graph.node_count()),
-        count(heap.graph.edge_count()),
-    ]
-}
-
 /// Explains the objects held weakly by the probe of class `probeClass` (an object whose `sets`
 /// is an array of `WeakSet`s): one explanation per set, as JSON, or `null` without a probe.
 #[napi]
