@@ -6,12 +6,13 @@ const fs = require('node:fs')
 const path = require('node:path')
 const { execFileSync } = require('node:child_process')
 const { packAndInstall, runScenario } = require('../scripts/packaged.js')
+const { PLATFORMS, platformName } = require('../lib/platform.js')
 
 // One pack and install for the whole file: it is what a user does once.
 const packed = packAndInstall()
 test.after(() => fs.rmSync(packed.dir, { recursive: true, force: true }))
 
-test('the tarball carries the prebuilt binary, the front, the types, README and licence, and nothing else', () => {
+test('the main tarball carries the front, the loader, the types, README and licence, and no binary', () => {
   assert.deepEqual(packed.files, [
     'LICENSE',
     'README.md',
@@ -29,6 +30,7 @@ test('the tarball carries the prebuilt binary, the front, the types, README and 
     'lib/page/app.js',
     'lib/page/index.html',
     'lib/page/style.css',
+    'lib/platform.js',
     'lib/process.js',
     'lib/prometheus.js',
     'lib/refs.js',
@@ -36,8 +38,22 @@ test('the tarball carries the prebuilt binary, the front, the types, README and 
     'lib/why.js',
     'package.json',
     'prometheus.d.ts',
-    'weak-tracker.linux-x64-gnu.node',
   ])
+  assert.ok(packed.size < 100_000, `the main tarball stays small: ${packed.size} bytes`)
+})
+
+test("this platform's package carries its binary and says where it installs", () => {
+  const platform = platformName()
+  assert.deepEqual(packed.platformFiles, ['README.md', 'package.json', `weak-tracker.${platform}.node`])
+  const main = JSON.parse(fs.readFileSync(path.join(packed.installed, 'package.json'), 'utf8'))
+  const pkg = JSON.parse(fs.readFileSync(path.join(packed.installedPlatform, 'package.json'), 'utf8'))
+  assert.equal(pkg.name, `weak-tracker-${platform}`)
+  assert.equal(pkg.version, main.version, 'versions move together')
+  assert.equal(pkg.main, `weak-tracker.${platform}.node`)
+  assert.deepEqual(pkg.os, [process.platform])
+  assert.deepEqual(pkg.cpu, [process.arch])
+  if (process.platform === 'linux') assert.deepEqual(pkg.libc, [platform.endsWith('-musl') ? 'musl' : 'glibc'])
+  for (const field of ['engines', 'license', 'repository']) assert.deepEqual(pkg[field], main[field], field)
 })
 
 test('package.json says what a user and npm need: entry points, files, engines, licence, repository, scripts', () => {
@@ -66,14 +82,25 @@ test('installed from the tarball without scripts or a compiler, it tracks, colle
   assert.equal(out.kept, 3)
 })
 
-test('without a binary for the platform, require fails with an error that names the platform', () => {
-  const copy = path.join(packed.dir, 'no-binary')
+function requireError(dir, before = '') {
+  const script = `${before}; try { require(${JSON.stringify(dir)}) } catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message })) }`
+  return JSON.parse(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' }))
+}
+
+test('without its platform package, require fails with an error that names the platform and the fix', () => {
+  const copy = path.join(packed.dir, 'no-binary', 'node_modules', 'weak-tracker')
   fs.cpSync(packed.installed, copy, { recursive: true })
-  fs.rmSync(path.join(copy, 'weak-tracker.linux-x64-gnu.node'))
-  const script = `try { require(${JSON.stringify(copy)}) } catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message })) }`
-  const out = JSON.parse(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' }))
+  const out = requireError(copy)
   assert.equal(out.code, 'ERR_WEAK_TRACKER_NO_BINARY')
-  assert.match(out.message, /native binary for linux-x64-gnu \(Node\.js v\d+/)
+  assert.match(out.message, new RegExp(`native binary for ${platformName()} \\(Node\\.js v\\d+.*weak-tracker-${platformName()} should have`))
+  assert.match(out.message, /without --omit=optional/)
+})
+
+test('on a platform without a package, require fails naming it and the platforms that have one', () => {
+  const out = requireError(packed.installed, "Object.defineProperty(process, 'arch', { value: 'ppc64' })")
+  assert.equal(out.code, 'ERR_WEAK_TRACKER_NO_BINARY')
+  assert.match(out.message, /no native binary for linux-ppc64-gnu \(Node\.js v\d+/)
+  assert.ok(out.message.includes(`Prebuilt packages exist for ${PLATFORMS.join(', ')};`), out.message)
 })
 
 test('the installed package puts the snapshot command on the bin path', () => {

@@ -3,6 +3,8 @@
 // Loads the native part through the loader that `napi build` generates (../binding.js), and says
 // plainly why it could not: addons switched off, or no binary for this platform.
 
+const { PLATFORMS, platformName } = require('./platform.js')
+
 const ADDONS_OFF = new Set(['ERR_DLOPEN_DISABLED', 'ERR_ACCESS_DENIED'])
 
 // The first error in `cause`'s chain (napi-rs gathers one error per candidate file, as an array)
@@ -35,14 +37,14 @@ function loadBinding() {
       error.code = refused.code
       throw error
     }
-    const libc = process.platform === 'linux' ? (process.report?.getReport().header.glibcVersionRuntime ? '-gnu' : '-musl') : ''
-    const target = `${process.platform}-${process.arch}${libc}`
+    const target = platformName()
     const runtime = `Node.js ${process.version}, Node-API ${process.versions.napi}`
-    const message =
-      target === 'linux-x64-gnu'
-        ? `weak-tracker could not load its native binary for ${target} (${runtime}): reinstall the package, or rebuild it with \`npm run build\`.`
-        : `weak-tracker has no native binary for ${target} (${runtime}). The package ships a prebuilt binary ` +
-          'for linux-x64-gnu only; on other platforms build it from source with Rust: clone the repository, then `npm install`.'
+    const message = PLATFORMS.includes(target)
+      ? `weak-tracker could not load its native binary for ${target} (${runtime}): the package ` +
+        `weak-tracker-${target} should have come with it as an optional dependency. Reinstall without ` +
+        '--omit=optional (or --no-optional), and without a lockfile or node_modules made on another platform.'
+      : `weak-tracker has no native binary for ${target} (${runtime}). Prebuilt packages exist for ` +
+        `${PLATFORMS.join(', ')}; elsewhere build it from source with Rust: clone the repository, then \`npm install\`.`
     const error = new Error(message, { cause })
     error.code = 'ERR_WEAK_TRACKER_NO_BINARY'
     throw error

@@ -1,8 +1,9 @@
 'use strict'
 
-// Installs weak-tracker the way a user does: `npm pack`, then `npm install <tarball>` into a new
-// project with no install scripts and no compiler on PATH. Used by __test__/package.test.js and
-// scripts/compat.js.
+// Installs weak-tracker the way a user does: `npm pack` of the main package and of this platform's
+// binary package (napi-rs's layout, from `napi create-npm-dirs`, with the binary built last), then
+// `npm install` of both tarballs into a new project with no install scripts and no compiler on PATH.
+// Used by __test__/package.test.js and scripts/compat.js; the registry test publishes instead.
 
 const fs = require('node:fs')
 const os = require('node:os')
@@ -11,6 +12,7 @@ const { execFileSync } = require('node:child_process')
 
 const root = path.join(__dirname, '..')
 const scenario = path.join(__dirname, 'scenario.js')
+const { platformName } = require('../lib/platform.js')
 
 // npm's own entry point, run with the current node rather than through PATH.
 function npmCli() {
@@ -30,26 +32,54 @@ function bareBin(dir, nodeBinary = process.execPath) {
   return bin
 }
 
+function pick(object, key) {
+  return object[key] === undefined ? {} : { [key]: object[key] }
+}
+
 function npm(args, options) {
   return execFileSync(process.execPath, [npmCli(), ...args], { encoding: 'utf8', ...options })
 }
 
-// Packs the repository as it is (binary already built) and installs the tarball into a new
-// project under a temporary directory. Returns the paths a caller needs.
+// The package of this platform's binary as `napi create-npm-dirs` lays it out, in `dir`, holding
+// the binary that the last build put in the repository root.
+function stagePlatformPackage(dir, platform = platformName()) {
+  const napiCli = path.join(path.dirname(require.resolve('@napi-rs/cli/package.json', { paths: [root] })), 'dist', 'cli.js')
+  execFileSync(process.execPath, [napiCli, 'create-npm-dirs', '--npm-dir', path.relative(root, dir)], { cwd: root, stdio: 'ignore' })
+  const staged = path.join(dir, platform)
+  const binary = `weak-tracker.${platform}.node`
+  fs.copyFileSync(path.join(root, binary), path.join(staged, binary))
+  return staged
+}
+
+function pack(cwd, destination) {
+  const [packed] = JSON.parse(npm(['pack', '--ignore-scripts', '--json', '--pack-destination', destination], { cwd }))
+  return { tarball: path.join(destination, packed.filename), files: packed.files.map((f) => f.path).sort(), size: packed.size }
+}
+
+// Packs the repository as it is (binary already built) and this platform's package, and installs
+// both tarballs into a new project under a temporary directory. Returns the paths a caller needs.
 function packAndInstall() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'weak-tracker-pack-'))
-  const [packed] = JSON.parse(npm(['pack', '--ignore-scripts', '--json', '--pack-destination', dir], { cwd: root }))
-  const tarball = path.join(dir, packed.filename)
+  const main = pack(root, dir)
+  const platform = pack(stagePlatformPackage(path.join(dir, 'npm')), dir)
   const project = path.join(dir, 'project')
   fs.mkdirSync(project)
   fs.writeFileSync(path.join(project, 'package.json'), JSON.stringify({ name: 'user-app', version: '1.0.0', private: true }))
   const bin = bareBin(dir)
-  npm(['install', tarball, '--ignore-scripts', '--no-audit', '--no-fund', '--offline'], {
+  npm(['install', main.tarball, platform.tarball, '--ignore-scripts', '--no-audit', '--no-fund', '--offline'], {
     cwd: project,
     env: { ...process.env, PATH: bin, npm_config_update_notifier: 'false' },
   })
   fs.copyFileSync(scenario, path.join(project, 'scenario.js'))
-  return { dir, project, files: packed.files.map((f) => f.path).sort(), installed: path.join(project, 'node_modules/weak-tracker') }
+  return {
+    dir,
+    project,
+    files: main.files,
+    size: main.size,
+    platformFiles: platform.files,
+    installed: path.join(project, 'node_modules/weak-tracker'),
+    installedPlatform: path.join(project, `node_modules/weak-tracker-${platformName()}`),
+  }
 }
 
 // Runs the tracking scenario in `project` with `nodeBinary`, with only that node on PATH; returns
@@ -60,7 +90,8 @@ function runScenario(project, nodeBinary = process.execPath) {
     const out = execFileSync(nodeBinary, ['--expose-gc', 'scenario.js'], {
       cwd: project,
       encoding: 'utf8',
-      env: { PATH: bareBin(dir, nodeBinary), HOME: dir },
+      // QEMU_LD_PREFIX: where qemu-user finds the loader of an arm64 node (scripts/arm64.js).
+      env: { PATH: bareBin(dir, nodeBinary), HOME: dir, ...pick(process.env, 'QEMU_LD_PREFIX') },
       timeout: 60_000,
     })
     return JSON.parse(out)
@@ -69,4 +100,4 @@ function runScenario(project, nodeBinary = process.execPath) {
   }
 }
 
-module.exports = { packAndInstall, runScenario, npm }
+module.exports = { packAndInstall, bareBin, runScenario, npm, npmCli }

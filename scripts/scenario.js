@@ -32,6 +32,9 @@ function settle(rounds) {
     process.stdout.write(
       JSON.stringify({
         node: process.version,
+        arch: process.arch,
+        // The native binary that require loaded (addons are cached by their path).
+        binary: Object.keys(require.cache).find((file) => file.endsWith('.node')),
         napi: process.versions.napi,
         loadedFrom,
         before,
