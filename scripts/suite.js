@@ -2,7 +2,8 @@
 
 // Runs the core test suite (node --expose-gc --test __test__/*.test.js, not the integration tests)
 // with another Node binary: every supported major (scripts/compat.js) and arm64 under qemu
-// (scripts/arm64.js). Returns the pass/fail counts; throws with the failing tests' lines if any fail.
+// (scripts/arm64.js). Returns the pass/fail counts; throws with the failing tests' lines if any
+// fail, and with `failures`: the file of each failure and whether a process crashed by a signal.
 
 const fs = require('node:fs')
 const path = require('node:path')
@@ -10,9 +11,29 @@ const { spawnSync } = require('node:child_process')
 
 const root = path.join(__dirname, '..')
 
-function runSuite(binary, env = {}) {
-  const files = fs.readdirSync(path.join(root, '__test__')).filter((f) => f.endsWith('.test.js'))
-  const run = spawnSync(binary, ['--expose-gc', '--test', ...files.map((f) => `__test__/${f}`)], {
+function suiteFiles() {
+  return fs
+    .readdirSync(path.join(root, '__test__'))
+    .filter((f) => f.endsWith('.test.js'))
+    .map((f) => path.join(root, '__test__', f))
+}
+
+// One entry per `not ok` in the TAP output.
+function failures(tap) {
+  return tap
+    .split(/^(?=not ok )/m)
+    .slice(1)
+    .map((block) => {
+      const body = block.split(/^ {2}\.\.\.$/m)[0]
+      return {
+        file: body.match(/^\s+location: '(.+?):\d+:\d+'$/m)?.[1],
+        crash: /^\s+signal: 'SIG(SEGV|BUS|ILL|ABRT)'$|qemu: uncaught target signal/m.test(body),
+      }
+    })
+}
+
+function runSuite(binary, env = {}, files = suiteFiles()) {
+  const run = spawnSync(binary, ['--expose-gc', '--test', ...files.map((f) => path.relative(root, f))], {
     cwd: root,
     encoding: 'utf8',
     maxBuffer: 256 << 20,
@@ -20,8 +41,10 @@ function runSuite(binary, env = {}) {
   })
   const counts = (run.stdout.match(/^(?:# |ℹ )(?:pass|fail|skipped) \d+$/gm) ?? []).map((l) => l.slice(2)).join(', ')
   if (run.status !== 0) {
-    process.stdout.write(run.stdout.split('\n').filter((l) => /^not ok|^\s+(error|expected|actual):|^\s+qemu:/.test(l)).join('\n') + '\n')
-    throw new Error(`test suite failed (${counts || run.error?.message || `exit ${run.status}`})`)
+    process.stdout.write(run.stdout.split('\n').filter((l) => /^not ok|^\s+(error|expected|actual|signal):|qemu:/.test(l)).join('\n') + '\n')
+    const error = new Error(`test suite failed (${counts || run.error?.message || `exit ${run.status}`})`)
+    error.failures = failures(run.stdout)
+    throw error
   }
   return counts
 }
