@@ -2,8 +2,7 @@
 
 // Runs the core test suite (node --expose-gc --test __test__/*.test.js, not the integration tests)
 // with another Node binary: every supported major (scripts/compat.js) and arm64 under qemu
-// (scripts/arm64.js). Returns the pass/fail counts; throws with the failing tests' lines if any
-// fail, and with `failures`: the file of each failure and whether a process crashed by a signal.
+// (scripts/arm64.js). Returns the pass/fail counts; throws with the failing tests' lines if any fail.
 
 const fs = require('node:fs')
 const path = require('node:path')
@@ -18,20 +17,6 @@ function suiteFiles() {
     .map((f) => path.join(root, '__test__', f))
 }
 
-// One entry per `not ok` in the TAP output.
-function failures(tap) {
-  return tap
-    .split(/^(?=not ok )/m)
-    .slice(1)
-    .map((block) => {
-      const body = block.split(/^ {2}\.\.\.$/m)[0]
-      return {
-        file: body.match(/^\s+location: '(.+?):\d+:\d+'$/m)?.[1],
-        crash: /^\s+signal: 'SIG(SEGV|BUS|ILL|ABRT)'$|qemu: uncaught target signal/m.test(body),
-      }
-    })
-}
-
 function runSuite(binary, env = {}, files = suiteFiles()) {
   const run = spawnSync(binary, ['--expose-gc', '--test', ...files.map((f) => path.relative(root, f))], {
     cwd: root,
@@ -42,9 +27,7 @@ function runSuite(binary, env = {}, files = suiteFiles()) {
   const counts = (run.stdout.match(/^(?:# |ℹ )(?:pass|fail|skipped) \d+$/gm) ?? []).map((l) => l.slice(2)).join(', ')
   if (run.status !== 0) {
     process.stdout.write(run.stdout.split('\n').filter((l) => /^not ok|^\s+(error|expected|actual|signal):|qemu:/.test(l)).join('\n') + '\n')
-    const error = new Error(`test suite failed (${counts || run.error?.message || `exit ${run.status}`})`)
-    error.failures = failures(run.stdout)
-    throw error
+    throw new Error(`test suite failed (${counts || run.error?.message || `exit ${run.status}`})`)
   }
   return counts
 }
