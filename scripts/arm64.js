@@ -63,12 +63,9 @@ function main() {
   const started = Date.now()
   const env = setup()
   const node = nodeBinary('20', 'arm64')
-  require('./build-all.js').buildAll()
-  // The suite loads the package's binary from the repository root, as the napi loader looks there
-  // first. A new file, renamed into place: never rewrite a binary that a process may have loaded.
-  const binary = 'weak-tracker.linux-arm64-gnu.node'
-  fs.copyFileSync(path.join(root, 'npm', 'linux-arm64-gnu', binary), path.join(root, `${binary}.tmp`))
-  fs.renameSync(path.join(root, `${binary}.tmp`), path.join(root, binary))
+  const { buildAll, useBuilt } = require('./build-all.js')
+  buildAll()
+  useBuilt('linux-arm64-gnu')
   const version = execFileSync(node, ['-p', 'process.arch + " " + process.version'], { encoding: 'utf8', env: { ...process.env, ...env } }).trim()
   // tsx (a devDependency the suite runs) drives esbuild's native binary, which npm installed for
   // this machine only: the x64 one runs natively when the arm64 node spawns it.

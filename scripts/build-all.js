@@ -107,6 +107,15 @@ function build() {
   console.log(`\nbuild:all: ${TARGETS.length} platform packages in npm/ (${((Date.now() - started) / 1000).toFixed(0)} s)`)
 }
 
+// Puts the package's binary for `platform` in the repository root, where the napi loader looks
+// first, so that the test suite runs on exactly what is published. A new file renamed into place:
+// rewriting a binary that a process has loaded could crash it.
+function useBuilt(platform) {
+  const binary = `weak-tracker.${platform}.node`
+  fs.copyFileSync(path.join(root, 'npm', platform, binary), path.join(root, `${binary}.tmp`))
+  fs.renameSync(path.join(root, `${binary}.tmp`), path.join(root, binary))
+}
+
 if (require.main === module) buildAll()
 
-module.exports = { buildAll, libraryFile }
+module.exports = { buildAll, useBuilt }

@@ -5,19 +5,26 @@
 // fetched and cached by scripts/nodes.js).
 //
 // With --suite, each Node also runs the whole test suite (node --expose-gc --test __test__/*.test.js) on
-// the same binary.
+// the same binary. With --published, that binary is the one `npm run build:all` puts in this
+// platform's package (glibc 2.17 symbols, built by zig) rather than the last `npm run build`.
 //
-//   node scripts/compat.js [--suite] [major ...]
+//   node scripts/compat.js [--suite] [--published] [major ...]
 
 const assert = require('node:assert/strict')
 const fs = require('node:fs')
 const { packAndInstall, runScenario } = require('./packaged.js')
 const { nodeBinary } = require('./nodes.js')
 const { runSuite } = require('./suite.js')
+const { platformName } = require('../lib/platform.js')
 
 const args = process.argv.slice(2)
 const suite = args.includes('--suite')
-const requested = args.filter((a) => a !== '--suite')
+const requested = args.filter((a) => !a.startsWith('--'))
+if (args.includes('--published')) {
+  const { buildAll, useBuilt } = require('./build-all.js')
+  buildAll()
+  useBuilt(platformName())
+}
 const majors = requested.length > 0 ? requested : ['18', '20', '22', '24', '26']
 const packed = packAndInstall()
 let failed = 0
