@@ -96,6 +96,17 @@ test('without its platform package, require fails with an error that names the p
   assert.match(out.message, /without --omit=optional/)
 })
 
+test('with a damaged binary in its platform package, require fails saying what the system refused', () => {
+  const project = path.join(packed.dir, 'damaged')
+  fs.cpSync(packed.project, project, { recursive: true, verbatimSymlinks: true })
+  const binary = path.join(project, 'node_modules', `weak-tracker-${platformName()}`, `weak-tracker.${platformName()}.node`)
+  fs.writeFileSync(binary, 'not a shared library')
+  const out = requireError(path.join(project, 'node_modules', 'weak-tracker'))
+  assert.equal(out.code, 'ERR_WEAK_TRACKER_NO_BINARY')
+  assert.match(out.message, new RegExp(`native binary for ${platformName()} \\(Node\\.js v\\d+.*\\) from weak-tracker-${platformName()}: \\S`))
+  if (platformName().endsWith('-gnu')) assert.match(out.message, /invalid ELF header|file too short/)
+})
+
 test('on a platform without a package, require fails naming it and the platforms that have one', () => {
   const out = requireError(packed.installed, "Object.defineProperty(process, 'arch', { value: 'ppc64' })")
   assert.equal(out.code, 'ERR_WEAK_TRACKER_NO_BINARY')

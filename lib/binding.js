@@ -23,6 +23,32 @@ function addonsRefused(cause, seen = new Set()) {
   return addonsRefused(cause.cause, seen)
 }
 
+// Why no binary loaded: its package is missing, or it is there and the system refused it (a
+// damaged file, an older glibc than it needs...), or no package exists for this platform.
+function noBinaryMessage(target, runtime) {
+  if (!PLATFORMS.includes(target)) {
+    return (
+      `weak-tracker has no native binary for ${target} (${runtime}). Prebuilt packages exist for ` +
+      `${PLATFORMS.join(', ')}; elsewhere build it from source with Rust: clone the repository, then \`npm install\`.`
+    )
+  }
+  const name = `weak-tracker-${target}`
+  let failure
+  try {
+    require(name)
+  } catch (error) {
+    failure = error
+  }
+  if (failure?.code === 'MODULE_NOT_FOUND' && String(failure.message).includes(`'${name}'`)) {
+    return (
+      `weak-tracker could not load its native binary for ${target} (${runtime}): the package ${name} ` +
+      'should have come with it as an optional dependency. Reinstall without --omit=optional (or --no-optional), ' +
+      'and without a lockfile or node_modules made on another platform.'
+    )
+  }
+  return `weak-tracker could not load its native binary for ${target} (${runtime}) from ${name}: ${failure?.message ?? 'see the cause'}`
+}
+
 function loadBinding() {
   try {
     return require('../binding.js')
@@ -39,13 +65,7 @@ function loadBinding() {
     }
     const target = platformName()
     const runtime = `Node.js ${process.version}, Node-API ${process.versions.napi}`
-    const message = PLATFORMS.includes(target)
-      ? `weak-tracker could not load its native binary for ${target} (${runtime}): the package ` +
-        `weak-tracker-${target} should have come with it as an optional dependency. Reinstall without ` +
-        '--omit=optional (or --no-optional), and without a lockfile or node_modules made on another platform.'
-      : `weak-tracker has no native binary for ${target} (${runtime}). Prebuilt packages exist for ` +
-        `${PLATFORMS.join(', ')}; elsewhere build it from source with Rust: clone the repository, then \`npm install\`.`
-    const error = new Error(message, { cause })
+    const error = new Error(noBinaryMessage(target, runtime), { cause })
     error.code = 'ERR_WEAK_TRACKER_NO_BINARY'
     throw error
   }
