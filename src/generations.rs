@@ -321,6 +321,16 @@ mod tests {
             asked
         }
 
+        /// One young collection and sweep per epoch until everything tracked so far is older than
+        /// the window, and the reserve has been armed at the sweep after.
+        fn age_past_window(&mut self) {
+            for _ in 0..=OLD_AFTER + 1 {
+                self.now += 1;
+                self.heap.borrow_mut().young_gc();
+                self.sweep();
+            }
+        }
+
         /// Tracked objects that the heap has not freed.
         fn unfreed(&self, tracked: &[usize]) -> usize {
             let heap = self.heap.borrow();
@@ -405,11 +415,7 @@ mod tests {
         let kept: Vec<usize> = (0..1000).map(|_| t.track(false)).collect();
         // Age everything: each young collection is one epoch; after OLD_AFTER of them the reserve
         // is armed at the next sweep.
-        for _ in 0..=OLD_AFTER + 1 {
-            t.now += 1;
-            t.heap.borrow_mut().young_gc();
-            t.sweep();
-        }
+        t.age_past_window();
         assert!(t.gens.armed());
         t.now += 1;
         let fresh = t.track(false);
@@ -430,11 +436,7 @@ mod tests {
         for _ in 0..1000 {
             t.track(false);
         }
-        for _ in 0..=OLD_AFTER + 1 {
-            t.now += 1;
-            t.heap.borrow_mut().young_gc();
-            t.sweep();
-        }
+        t.age_past_window();
         assert!(t.gens.armed());
         for round in 1..=5 {
             t.heap.borrow_mut().full_gc();
@@ -470,11 +472,7 @@ mod tests {
         // A V8 set-up beyond the margin (e.g. --minor-ms-max-page-age=100).
         let mut t = Tracker::new(100);
         let objs: Vec<usize> = (0..50).map(|_| t.track(false)).collect();
-        for _ in 0..=OLD_AFTER + 1 {
-            t.now += 1;
-            t.heap.borrow_mut().young_gc();
-            t.sweep();
-        }
+        t.age_past_window();
         for &o in &objs {
             t.heap.borrow_mut().objects[o].reachable = false;
         }
