@@ -13,14 +13,9 @@ const fs = require('node:fs')
 const path = require('node:path')
 const { execFileSync } = require('node:child_process')
 const { TARGETS, rustTarget, ensureRustTargets, ensureZig, emptyLibnode } = require('./cross.js')
+const { napi } = require('./packaged.js')
 
 const root = path.join(__dirname, '..')
-const napiCli = path.join(path.dirname(require.resolve('@napi-rs/cli/package.json', { paths: [root] })), 'dist', 'cli.js')
-
-function napi(args) {
-  execFileSync(process.execPath, [napiCli, ...args], { cwd: root, stdio: 'pipe' })
-}
-
 function libraryFile(target) {
   if (target.platform.startsWith('win32')) return 'weak_tracker.dll'
   return target.platform.startsWith('darwin') ? 'libweak_tracker.dylib' : 'libweak_tracker.so'
@@ -79,7 +74,10 @@ function build() {
   napi(['create-npm-dirs'])
 
   const byFloor = new Map()
-  for (const t of TARGETS) byFloor.set(t.macos ?? '10.13', [...(byFloor.get(t.macos ?? '10.13') ?? []), t])
+  for (const t of TARGETS) {
+    const floor = t.macos ?? '10.13'
+    byFloor.set(floor, [...(byFloor.get(floor) ?? []), t])
+  }
   for (const [floor, targets] of byFloor) {
     const args = ['zigbuild', '--release', '--lib', ...targets.flatMap((t) => ['--target', t.build])]
     execFileSync('cargo', args, { cwd: root, env: { ...env, MACOSX_DEPLOYMENT_TARGET: floor }, stdio: 'inherit' })

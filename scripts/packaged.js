@@ -40,11 +40,16 @@ function npm(args, options) {
   return execFileSync(process.execPath, [npmCli(), ...args], { encoding: 'utf8', ...options })
 }
 
+// napi-rs's CLI (a devDependency), run with the current node, in the repository unless told.
+const napiCli = path.join(path.dirname(require.resolve('@napi-rs/cli/package.json', { paths: [root] })), 'dist', 'cli.js')
+function napi(args, options) {
+  return execFileSync(process.execPath, [napiCli, ...args], { cwd: root, stdio: 'pipe', ...options })
+}
+
 // The package of this platform's binary as `napi create-npm-dirs` lays it out, in `dir`, holding
 // the binary that the last build put in the repository root.
 function stagePlatformPackage(dir, platform = platformName()) {
-  const napiCli = path.join(path.dirname(require.resolve('@napi-rs/cli/package.json', { paths: [root] })), 'dist', 'cli.js')
-  execFileSync(process.execPath, [napiCli, 'create-npm-dirs', '--npm-dir', path.relative(root, dir)], { cwd: root, stdio: 'ignore' })
+  napi(['create-npm-dirs', '--npm-dir', path.relative(root, dir)])
   const staged = path.join(dir, platform)
   const binary = `weak-tracker.${platform}.node`
   fs.copyFileSync(path.join(root, binary), path.join(staged, binary))
@@ -100,4 +105,4 @@ function runScenario(project, nodeBinary = process.execPath) {
   }
 }
 
-module.exports = { packAndInstall, bareBin, runScenario, npm, npmCli }
+module.exports = { packAndInstall, bareBin, runScenario, npm, npmCli, napi }

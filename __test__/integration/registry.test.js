@@ -13,14 +13,13 @@ const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
 const { execFileSync } = require('node:child_process')
-const { npm, npmCli, bareBin, runScenario } = require('../../scripts/packaged.js')
+const { npm, npmCli, napi, bareBin, runScenario } = require('../../scripts/packaged.js')
 const { startRegistry } = require('../../scripts/registry.js')
 const { nodeBinary } = require('../../scripts/nodes.js')
 const { PLATFORMS } = require('../../lib/platform.js')
 
 const root = path.join(__dirname, '../..')
 const main = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'))
-const napiCli = path.join(path.dirname(require.resolve('@napi-rs/cli/package.json')), 'dist', 'cli.js')
 
 let dir
 let registry
@@ -35,7 +34,7 @@ test.before(async () => {
   execFileSync('tar', ['xzf', path.join(dir, packed.filename), '-C', dir])
   const release = path.join(dir, 'package')
   fs.cpSync(path.join(root, 'npm'), path.join(release, 'npm'), { recursive: true })
-  execFileSync(process.execPath, [napiCli, 'pre-publish', '-t', 'npm', '--no-gh-release'], { cwd: release, env, stdio: 'pipe' })
+  napi(['pre-publish', '-t', 'npm', '--no-gh-release'], { cwd: release, env })
   npm(['publish', '--ignore-scripts'], { cwd: release, env, stdio: 'pipe' })
 })
 
