@@ -18,21 +18,19 @@ const { PLATFORMS } = require('../../lib/platform.js')
 const root = path.join(__dirname, '../..')
 const main = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'))
 
+// llvm-readobj and llvm-objdump from rustup's llvm-tools, found (and added if missing) once.
+let readobj
+let objdump
 test.before(() => {
   execFileSync(process.execPath, [path.join(root, 'scripts/build-all.js')], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] })
+  const tool = (file) => (...args) => execFileSync(file, args, { encoding: 'utf8', maxBuffer: 64 << 20 })
+  const file = llvmReadobj()
+  readobj = tool(file)
+  objdump = tool(path.join(path.dirname(file), 'llvm-objdump'))
 })
 
-function tools() {
-  const readobj = llvmReadobj()
-  const bin = path.dirname(readobj)
-  return {
-    readobj: (...args) => execFileSync(readobj, args, { encoding: 'utf8', maxBuffer: 64 << 20 }),
-    objdump: (...args) => execFileSync(path.join(bin, 'llvm-objdump'), args, { encoding: 'utf8', maxBuffer: 64 << 20 }),
-  }
-}
-
 // What llvm-readobj says of any format: `Format:`, `Arch:` and the NeededLibraries list.
-function headers(readobj, file) {
+function headers(file) {
   const out = readobj('--file-headers', '--needed-libs', file)
   const needed = out.match(/NeededLibraries \[\n([^\]]*)\]/)[1].split('\n').map((l) => l.trim()).filter(Boolean)
   return { format: out.match(/^Format: (.+)$/m)[1], arch: out.match(/^Arch: (.+)$/m)[1], needed }
@@ -84,8 +82,7 @@ for (const target of TARGETS) {
   })
 
   test(`${platform}: ${FORMAT[`${os}-${arch}`]} for ${ARCH[arch]}, exporting the Node-API entry, needing only system libraries`, () => {
-    const { readobj, objdump } = tools()
-    const h = headers(readobj, file)
+    const h = headers(file)
     assert.equal(h.format, FORMAT[`${os}-${arch}`])
     assert.equal(h.arch, ARCH[arch])
     let needed = h.needed
