@@ -66,7 +66,12 @@ async function startRegistry(dir) {
   let log = ''
   child.stdout.on('data', (d) => (log += d))
   child.stderr.on('data', (d) => (log += d))
-  const stop = () => new Promise((resolve) => (child.exitCode !== null ? resolve() : (child.once('exit', resolve), child.kill())))
+  const stop = () =>
+    new Promise((resolve) => {
+      if (child.exitCode !== null || child.signalCode !== null) return resolve()
+      child.once('exit', resolve)
+      child.kill()
+    })
   try {
     for (let i = 0; ; i++) {
       if (child.exitCode !== null) throw new Error(`verdaccio exited (${child.exitCode}):\n${log}`)
