@@ -112,7 +112,7 @@ function build(platforms) {
     return `| ${pkg.name}-${t.platform} | ${t.build} | ${(fs.statSync(file).size / 1024).toFixed(0)} KiB |`
   })
   console.log(['| package | built for | binary |', '|---|---|---|', ...rows].join('\n'))
-  console.log(`\nbuild:all: ${targets.length} platform packages in npm/ (${((Date.now() - started) / 1000).toFixed(0)} s)`)
+  console.log(`\nbuild:all: ${targets.length} platform package${targets.length === 1 ? '' : 's'} in npm/ (${((Date.now() - started) / 1000).toFixed(0)} s)`)
 }
 
 // Puts the package's binary for `platform` in the repository root, where the napi loader looks
