@@ -392,13 +392,13 @@ mod tests {
     fn a_view_has_live_rows_and_per_key_totals_that_survive_released_sites() {
         let mut sites = Sites::default();
         let mut labels = Labels::default();
-        let a = sites.open();
-        let b = sites.open();
+        let a = sites.open().unwrap();
+        let b = sites.open().unwrap();
         labels.open(a, name("k"), name("at a"));
         labels.open(b, name("k"), name("at b"));
-        sites.add_live(a);
-        sites.add_live(a);
-        sites.add_live(b);
+        sites.add_live(a).unwrap();
+        sites.add_live(a).unwrap();
+        sites.add_live(b).unwrap();
         sites.collect_one(b);
         sites.deliver_one(b);
         let view = labels.take_view(&sites, 3, 1.0).unwrap();
@@ -430,15 +430,15 @@ mod tests {
     fn a_site_can_share_the_key_of_an_open_site_without_a_copy() {
         let mut sites = Sites::default();
         let mut labels = Labels::default();
-        let a = sites.open();
+        let a = sites.open().unwrap();
         labels.open(a, name("k"), name("at a"));
-        let b = sites.open();
+        let b = sites.open().unwrap();
         assert!(labels.open_with_key_of(b, a, name("at b")));
         assert!(
             !labels.open_with_key_of(b + 1, 99, name("at c")),
             "an unknown site"
         );
-        sites.add_live(b);
+        sites.add_live(b).unwrap();
         let view = labels.take_view(&sites, 0, 1.0).unwrap();
         assert_eq!(view.rows[0].key, Arc::new(name("k")));
         assert_eq!(view.totals.len(), 1);
@@ -450,7 +450,7 @@ mod tests {
         let mut sites = Sites::default();
         let mut labels = Labels::default();
         for line in 0..20 {
-            let id = sites.open();
+            let id = sites.open().unwrap();
             labels.open(id, name(&"x".repeat(1000)), name(&format!("at {line}")));
         }
         let keys: Vec<_> = labels

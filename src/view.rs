@@ -19,7 +19,7 @@ fn js_name(env: &Env, name: &Name) -> Result<sys::napi_value> {
 
 /// The live counts of every tracker of every thread, merged per (key, origin), as a flat array
 /// `[key, origin, live, key, origin, live, ...]`.
-#[napi(ts_return_type = "Array<string | number>")]
+#[napi(catch_unwind, ts_return_type = "Array<string | number>")]
 pub fn process_refs(env: &Env) -> Result<Unknown<'_>> {
     let merged = process::merged_refs(&TABLE.views());
     let mut values = Vec::with_capacity(merged.len() * 3);
@@ -34,13 +34,13 @@ pub fn process_refs(env: &Env) -> Result<Unknown<'_>> {
 }
 
 /// The process-wide figures in the OpenMetrics text format.
-#[napi]
+#[napi(catch_unwind)]
 pub fn metrics() -> String {
     process::openmetrics(&TABLE.views())
 }
 
 /// The media type of `metrics()`'s text.
-#[napi]
+#[napi(catch_unwind)]
 pub fn metrics_content_type() -> String {
     process::CONTENT_TYPE.to_owned()
 }
@@ -48,7 +48,10 @@ pub fn metrics_content_type() -> String {
 /// The process-wide figures per thread, for metrics libraries: three flat arrays,
 /// `[key, origin, thread, live, ...]`, `[key, thread, tracked, collected, ...]` and
 /// `[thread, tracker, sample, ...]`. Trackers of one thread are summed.
-#[napi(ts_return_type = "[Array<string | number>, Array<string | number>, Array<number>]")]
+#[napi(
+    catch_unwind,
+    ts_return_type = "[Array<string | number>, Array<string | number>, Array<number>]"
+)]
 pub fn process_series(env: &Env) -> Result<Unknown<'_>> {
     let views = TABLE.views();
     let series = process::series(&views);
@@ -87,4 +90,15 @@ pub fn process_series(env: &Env) -> Result<Unknown<'_>> {
     let array = weak::new_array(env.raw(), &arrays)?;
     // SAFETY: `array` is an array handle just created in `env`, alive in the current scope.
     Ok(unsafe { Unknown::from_raw_unchecked(env.raw(), array) })
+}
+
+/// Panics, on purpose: the test that a panic in native code becomes a JavaScript error (every
+/// function of the addon is `catch_unwind`) rather than an abort of the process. Internal.
+#[napi(catch_unwind)]
+pub fn panic_probe() {
+    #[expect(
+        clippy::panic,
+        reason = "the one deliberate panic, to test that panics are caught"
+    )]
+    std::panic::panic_any("weak-tracker: panic probe");
 }
