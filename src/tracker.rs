@@ -112,11 +112,9 @@ pub struct NativeTracker {
     hook: Rc<Hook>,
     /// Zero of the ledger's clock.
     epoch: Instant,
-    /// Names and totals for the process-wide view, and this tracker's place in it.
+    /// Names and counts for the process-wide view, and this tracker's id in it.
     labels: Labels,
     view: u64,
-    thread: u32,
-    sample: f64,
 }
 
 // The methods behind the functions at the end of this file, which document them (the functions
@@ -134,6 +132,8 @@ impl NativeTracker {
             owner: Some(WeakRef::new(env, owner)?),
             callback: Some(StrongRef::new(env, on_collected)?),
         };
+        // Last, after everything that can fail: the entry leaves the table in `drop`.
+        let (view, labels) = TABLE.register(thread, sample);
         Ok(Self {
             env,
             ledger: Ledger::default(),
@@ -143,21 +143,9 @@ impl NativeTracker {
             full_sweeps: 0,
             hook: Rc::new(hook),
             epoch: Instant::now(),
-            labels: Labels::default(),
-            view: TABLE.register(thread, sample),
-            thread,
-            sample,
+            labels,
+            view,
         })
-    }
-
-    /// Publishes a new view of the counts when they changed since the last one.
-    fn publish(&mut self) {
-        if let Some(view) = self
-            .labels
-            .take_view(self.ledger.sites(), self.thread, self.sample)
-        {
-            TABLE.publish(self.view, view);
-        }
     }
 
     pub fn track(&mut self, site: u32, obj: sys::napi_value) -> Result<()> {
@@ -171,8 +159,10 @@ impl NativeTracker {
         }
         let weak = WeakRef::new(self.env, obj)?;
         let born = self.now();
-        self.labels.touch();
-        self.ledger.track(site, weak, born).map_err(refused)
+        self.ledger.track(site, weak, born).map_err(refused)?;
+        // Every thread counts the object from now on, not from the end of this turn.
+        self.labels.tracked(self.ledger.sites(), site);
+        Ok(())
     }
 
     pub fn sweep(&mut self, force: bool) -> Result<u32> {
@@ -182,7 +172,6 @@ impl NativeTracker {
             None => self.ledger.live() > 0,
         };
         if !collected_since && !force {
-            self.publish();
             return Ok(0);
         }
         let now = self.now();
@@ -235,9 +224,8 @@ impl NativeTracker {
             old.delete(env);
         }
         if collected > 0 {
-            self.labels.touch();
+            self.labels.swept(self.ledger.sites());
         }
-        self.publish();
         Ok(u32::try_from(collected).unwrap_or(u32::MAX))
     }
 
