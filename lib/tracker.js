@@ -93,9 +93,8 @@ class WeakTracker extends EventEmitter {
   #ids = new Map()
   #expectedIds = new Map()
   #flushing = false
-  // The fraction of track() calls recorded, and whether a publish of the counts is scheduled.
+  // The fraction of track() calls recorded.
   #sample
-  #publishing = false
 
   constructor(options) {
     super()
@@ -107,19 +106,13 @@ class WeakTracker extends EventEmitter {
     forgetTracker.register(this, ref)
   }
 
-  // Brings every tracker of this thread up to date in the process-wide view.
+  // Brings the frees of every tracker of this thread into the process-wide view (a sweep, if a
+  // collection has run). Tracked objects need nothing: track() counts them there before returning.
   static publishHere() {
-    for (const ref of trackersHere) ref.deref()?.#publish()
-  }
-
-  static #publishLater(tracker) {
-    tracker.#publish()
-  }
-
-  // Sweeps if a collection has run (that publishes the counts), and publishes what track() added.
-  #publish() {
-    this.#publishing = false
-    native.sweep(this.#native)
+    for (const ref of trackersHere) {
+      const tracker = ref.deref()
+      if (tracker !== undefined) native.sweep(tracker.#native)
+    }
   }
 
   // Called by the native canary's finalizer, after a garbage collection that may have freed
@@ -151,14 +144,7 @@ class WeakTracker extends EventEmitter {
     }
     const origin = originOf(stack, limit, !saved.setLimit, this.track, saved.prepare)
     native.track(this.#native, this.#siteId(key, origin, this.#ids, false), obj)
-    if (!this.#publishing) this.#schedulePublish()
     this.emit('ref', key, origin)
-  }
-
-  // Other threads see the counts once this thread publishes them: after its next turn.
-  #schedulePublish() {
-    this.#publishing = true
-    setImmediate(WeakTracker.#publishLater, this)
   }
 
   // Counts `obj` like track() does, and remembers it as expected to be garbage from now on.
@@ -169,7 +155,6 @@ class WeakTracker extends EventEmitter {
     }
     const origin = captureOrigin(this.expectCollected)
     native.track(this.#native, this.#siteId(key, origin, this.#expectedIds, true), obj)
-    if (!this.#publishing) this.#schedulePublish()
     this.emit('ref', key, origin)
   }
 
