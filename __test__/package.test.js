@@ -24,6 +24,8 @@ test('the main tarball carries the front, the loader, the types, README and lice
     'lib/assert.js',
     'lib/binding.js',
     'lib/collect.js',
+    'lib/commands/errors.js',
+    'lib/commands/why.js',
     'lib/errors.js',
     'lib/origin.js',
     'lib/page.js',
@@ -116,7 +118,7 @@ test('on a platform without a package, require fails naming it and the platforms
 
 test('the installed package puts the snapshot command on the bin path', () => {
   const bin = path.join(packed.project, 'node_modules', '.bin', 'weak-tracker')
-  const out = execFileSync(bin, ['--help'], { encoding: 'utf8' })
+  const out = execFileSync(bin, ['why', '--help'], { encoding: 'utf8' })
   assert.match(out, /^usage: weak-tracker why FILE\.heapsnapshot --class NAME/)
 })
 
