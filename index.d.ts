@@ -72,6 +72,9 @@ declare namespace weakTracker {
     edge: string
     /** The reference's type: `property`, `element`, `context`, `internal`, `hidden`, `shortcut`. */
     edgeType: string
+    /** For a WeakMap value: the key it is stored under, which must be alive too for the map to
+     * hold the value. */
+    key?: { node: string; nodeType: string }
   }
 
   /** Retainer paths of one shape (the same node and edge names, indices aside). */

@@ -24,6 +24,8 @@ test('the main tarball carries the front, the loader, the types, README and lice
     'lib/assert.js',
     'lib/binding.js',
     'lib/collect.js',
+    'lib/commands/errors.js',
+    'lib/commands/why.js',
     'lib/errors.js',
     'lib/origin.js',
     'lib/page.js',
@@ -122,7 +124,7 @@ test('the installed package puts the snapshot command on the bin path', () => {
   // npm writes a shell script there, and on Windows a .cmd beside it, which only a shell can start.
   const windows = process.platform === 'win32'
   const bin = path.join(packed.project, 'node_modules', '.bin', windows ? 'weak-tracker.cmd' : 'weak-tracker')
-  const out = execFileSync(windows ? `"${bin}"` : bin, ['--help'], { encoding: 'utf8', shell: windows })
+  const out = execFileSync(windows ? `"${bin}"` : bin, ['why', '--help'], { encoding: 'utf8', shell: windows })
   assert.match(out, /^usage: weak-tracker why FILE\.heapsnapshot --class NAME/)
 })
 

@@ -299,7 +299,8 @@ class WeakTracker extends EventEmitter {
     const sets = []
     for (const ids of groups) {
       const set = new WeakSet()
-      let left = limit
+      // The native sample() counts in 32 bits: a bigger limit means "all" (no site holds 2^32).
+      let left = Math.min(limit, 2 ** 32 - 1)
       for (const id of ids) {
         if (left === 0) break
         const sample = native.sample(this.#native, id, left)
