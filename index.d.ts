@@ -72,6 +72,9 @@ declare namespace weakTracker {
     edge: string
     /** The reference's type: `property`, `element`, `context`, `internal`, `hidden`, `shortcut`. */
     edgeType: string
+    /** For a WeakMap value: the key it is stored under, which must be alive too for the map to
+     * hold the value. */
+    key?: { node: string; nodeType: string }
   }
 
   /** Retainer paths of one shape (the same node and edge names, indices aside). */
@@ -99,10 +102,13 @@ declare namespace weakTracker {
   interface PageOptions {
     /** Default: `0`, any free port. */
     port?: number
-    /** Default: `'127.0.0.1'`. Any address beyond loopback needs `token`. */
+    /** Default: `'127.0.0.1'`. Any address beyond loopback needs `token`. Without a token the page
+     * answers only requests whose Host is this name, `localhost` or a loopback address. */
     host?: string
-    /** At least 16 characters; every request must then carry it (`?token=` or
-     * `Authorization: Bearer`). */
+    /** At least 16 characters (`''` is refused with `ERR_INVALID_ARG_VALUE`). Every request must
+     * then carry it: the page's address (`url`, with `?token=`) trades it for an HttpOnly,
+     * SameSite=Strict cookie and redirects to itself without it; scripts may send
+     * `Authorization: Bearer <token>`. Default: none (loopback only). */
     token?: string
   }
 
@@ -113,9 +119,12 @@ declare namespace weakTracker {
   }
 
   interface PageHandlerOptions {
-    /** Where the page is mounted in a plain `node:http` server, e.g. `'/leaks'`. Default: `''`
+    /** Where the page is mounted in a plain `node:http` server, e.g. `'/leaks'`: it owns `/leaks`
+     * (redirected to `/leaks/`) and `/leaks/…`, nothing else. Must start with `/`. Default: `''`
      * (under Express's `app.use('/leaks', ...)`, which strips the mount path). */
     prefix?: string
+    /** As in `serve()`. Default: none: then only requests to `localhost`, a loopback address or
+     * the address they came in on are answered. */
     token?: string
   }
 

@@ -83,6 +83,30 @@ test('assertNoLeaks() fails with the growing key, the line and the retainer path
   await assertNoLeaks(checks.leaky, { tolerance: 1, iterations: 1, warmup: 0 })
 })
 
+test('assertNoLeaks() explains objects held as WeakMap values through the map and their key', async () => {
+  await assert.rejects(assertNoLeaks(checks.leakyWeakMap, { warmup: 1, iterations: 3, settleMs: 50 }), (error) => {
+    assert.match(error.message, /^Leak: live tracked objects grew over 3 calls/)
+    assert.doesNotMatch(error.message, /nothing in the heap snapshot holds them/)
+    assert.match(error.message, /↓ stateOf \(context\)\n {4}├─ WeakMap\n {4}│ {4}↓ table \(internal\)\n/)
+    assert.match(error.message, /↓ value for its Owner key \(internal\)\n {4}│ {6}\(a WeakMap entry: held while its key, Owner, is alive\)\n {4}╰→ Object/)
+    return true
+  })
+})
+
+test('assertNoLeaks() fails when fn tracks nothing, and names assertNoGrowth() as the check that needs no track()', async () => {
+  const calls = []
+  await assert.rejects(assertNoLeaks(() => calls.push({}), { warmup: 1, iterations: 2, settleMs: 0 }), (error) => {
+    assert.equal(error.code, 'ERR_ASSERTION')
+    assert.equal(
+      error.message,
+      'assertNoLeaks() has nothing to check: fn tracked no object in 3 calls. Call track() on the objects fn creates, ' +
+        'or use assertNoGrowth(), which checks the heap itself and needs no track().',
+    )
+    return true
+  })
+  assert.equal(calls.length, 3)
+})
+
 test('assertCollected() passes once expected objects are gone, and fails naming the ones that are not', async () => {
   const wt = WeakTracker()
   function release(keep) {

@@ -5,11 +5,9 @@
 
 const test = require('node:test')
 const assert = require('node:assert/strict')
-const fs = require('node:fs')
-const os = require('node:os')
 const path = require('node:path')
 const http = require('node:http')
-const { spawnSync, execFileSync } = require('node:child_process')
+const { spawnSync } = require('node:child_process')
 const weakTracker = require('..')
 const { WeakTracker, processRefs, metrics, metricsContentType } = weakTracker
 const { trackHeld, collectUntil } = require('./helpers.js')
@@ -24,24 +22,27 @@ function run(args) {
   return JSON.parse(out.stdout)
 }
 
-// The reference OpenMetrics parser (Python's prometheus_client), installed into a cache on first
-// use, as scripts/compat.js does with Node builds.
+// The reference OpenMetrics parser (Python's prometheus_client), when it is importable already:
+// the suite installs nothing. Returns a reason to skip when it is not.
 function openMetricsParser() {
   const python = ['python3', 'python'].find((p) => spawnSync(p, ['--version']).status === 0)
-  if (python === undefined) return null
-  const target = path.join(process.env.WEAK_TRACKER_PY_CACHE || path.join(os.homedir(), '.cache', 'weak-tracker-py'), 'prometheus-client-0.23')
-  if (!fs.existsSync(path.join(target, 'prometheus_client'))) {
-    execFileSync(python, ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '--target', target, 'prometheus-client==0.23.1'], { stdio: 'inherit' })
+  if (python === undefined) return 'no Python here to run the reference OpenMetrics parser'
+  if (spawnSync(python, ['-c', 'import prometheus_client']).status !== 0) {
+    return `the reference OpenMetrics parser (Python's prometheus_client) is not importable by ${python}`
   }
   return (text) => {
-    const out = spawnSync(python, [path.join(__dirname, 'fixtures/parse-openmetrics.py')], {
-      input: text,
-      encoding: 'utf8',
-      env: { ...process.env, PYTHONPATH: target },
-    })
+    const out = spawnSync(python, [path.join(__dirname, 'fixtures/parse-openmetrics.py')], { input: text, encoding: 'utf8' })
     assert.equal(out.status, 0, `not valid OpenMetrics:\n${out.stderr}\n${text}`)
     return JSON.parse(out.stdout)
   }
+}
+
+// The series of a text exposition: `name{labels}` of each sample line, as written.
+function seriesOf(text) {
+  return text
+    .split('\n')
+    .filter((line) => line !== '' && !line.startsWith('#'))
+    .map((line) => line.slice(0, line.lastIndexOf(' ')))
 }
 
 test('processRefs() merges the counts of the main thread and eight workers, and drops workers that end', () => {
@@ -55,6 +56,36 @@ test('processRefs() merges the counts of the main thread and eight workers, and 
   assert.deepEqual(Object.keys(after), ['main'], 'the workers ended: only the main thread is left')
 })
 
+test('once track() has returned in a worker, processRefs() and metrics() in the main thread count the object, before the turn of that worker ends', () => {
+  const { seen, text } = run([workers, pkg, 'blocked'])
+  assert.equal(seen.job._total, 5 + 6 + 7 + 8)
+  assert.equal(seen.main._total, 1)
+  const live = [...text.matchAll(/^weak_tracker_live\{key="job",origin="[^"]*",thread="\d+"\} (\d+)$/gm)].map((m) => Number(m[1]))
+  assert.deepEqual(live.sort(), [5, 6, 7, 8])
+})
+
+test('once track() has returned in the main thread, a worker reading while the main thread is blocked counts the object', () => {
+  const { Worker } = require('node:worker_threads')
+  const wt = WeakTracker()
+  const held = trackHeld(wt, 'blocked-main', 3)
+  const flag = new Int32Array(new SharedArrayBuffer(8))
+  const worker = new Worker(
+    `const { processRefs, metrics } = require(${JSON.stringify(pkg)})
+     const { workerData: flag } = require('node:worker_threads')
+     const refs = processRefs()
+     const text = metrics()
+     Atomics.store(flag, 1, (refs['blocked-main']?._total ?? -1) * 10 + (/^weak_tracker_live\{key="blocked-main",[^}]*\} 3$/m.test(text) ? 1 : 0))
+     Atomics.store(flag, 0, 1)
+     Atomics.notify(flag, 0)`,
+    { eval: true, workerData: flag },
+  )
+  // This turn does not end until the worker has read.
+  assert.equal(Atomics.wait(flag, 0, 0, 60_000), 'ok')
+  assert.equal(Atomics.load(flag, 1), 31, 'the worker saw 3 objects in processRefs() and in metrics()')
+  assert.equal(held.length, 3)
+  return worker.terminate()
+})
+
 test('eight workers tracking and ending while the main thread reads in a loop: no crash, and the totals add up', () => {
   const { calls, final, kept } = run([workers, pkg, 'churn'])
   assert.ok(calls > 10, `${calls} reads`)
@@ -64,7 +95,7 @@ test('eight workers tracking and ending while the main thread reads in a loop: n
 
 test('metrics() is OpenMetrics that the reference parser reads, with escaped labels and per-thread counters', async (t) => {
   const parse = openMetricsParser()
-  if (parse === null) return t.skip('no Python here to run the reference parser')
+  if (typeof parse === 'string') return t.skip(parse)
   const wt = WeakTracker()
   const key = 'quote " backslash \\ newline \n end'
   const held = trackHeld(wt, key, 3)
@@ -96,6 +127,70 @@ test('processRefs() keeps keys that differ only in lone surrogates apart, and me
   assert.equal(refs['\uDF89']._total, 2)
   assert.ok(Buffer.from(metrics(), 'utf8').toString('utf8').includes('weak_tracker_live{key="\uFFFD"'))
   assert.equal(held.length, 3)
+})
+
+test('keys that differ only in a lone surrogate are one series in metrics() and in prom-client, with their sum', async () => {
+  const client = require('prom-client')
+  const registry = new client.Registry()
+  require('weak-tracker/prometheus').register(registry)
+  const wt = WeakTracker()
+  const held = [...trackHeld(wt, 'x\uD800', 1), ...trackHeld(wt, 'x\uFFFD', 1)]
+  const texts = { metrics: metrics(), 'prom-client': await registry.metrics() }
+  for (const [writer, text] of Object.entries(texts)) {
+    const series = seriesOf(text)
+    assert.deepEqual(series, [...new Set(series)], `${writer}: every series once`)
+    const mine = text.split('\n').filter((line) => line.includes('key="x\uFFFD"'))
+    assert.equal(mine.filter((line) => line.startsWith('weak_tracker_live{')).length, 1, writer)
+    assert.match(mine.find((line) => line.startsWith('weak_tracker_live{')), / 2$/, writer)
+    assert.match(mine.find((line) => line.startsWith('weak_tracker_tracked_total{')), / 2$/, writer)
+  }
+  assert.equal(held.length, 2)
+})
+
+test('the reference parser reads keys that differ only in a lone surrogate as one series with their sum', (t) => {
+  const parse = openMetricsParser()
+  if (typeof parse === 'string') return t.skip(parse)
+  const wt = WeakTracker()
+  const held = [...trackHeld(wt, 'y\uDFFF', 2), ...trackHeld(wt, 'y\uFFFD', 1)]
+  const live = parse(metrics()).filter((s) => s[0] === 'weak_tracker_live' && s[1].key === 'y\uFFFD')
+  assert.deepEqual(live.map((s) => s[2]), [3])
+  assert.equal(held.length, 3)
+})
+
+test('trackers made and dropped over time reuse their tracker label: its values stay bounded', async () => {
+  const { Worker } = require('node:worker_threads')
+  // A thread of its own, so that no other test's tracker is in it.
+  const seen = await new Promise((resolve, reject) => {
+    const worker = new Worker(
+      `const { WeakTracker, metrics } = require(${JSON.stringify(pkg)})
+       const { parentPort, threadId } = require('node:worker_threads')
+       const labels = () => [...metrics().matchAll(new RegExp('^weak_tracker_sample_ratio\\{thread="' + threadId + '",tracker="([^"]*)"\\}', 'gm'))].map((m) => m[1])
+       function make(i) {
+         const wt = WeakTracker({ sample: 1 / (i + 1) })
+         wt.track('k', {})
+         return labels()
+       }
+       ;(async () => {
+         const seen = new Set()
+         for (let i = 0; i < 20; i++) {
+           for (const label of make(i)) seen.add(label)
+           // metrics() keeps this thread's trackers alive until the end of the job it runs in
+           // (WeakRef#deref): collect in a later job than the one that reads.
+           for (let round = 0; round < 50; round++) {
+             await new Promise(setImmediate)
+             global.gc()
+             await new Promise(setImmediate)
+             if (labels().length === 0) break
+           }
+         }
+         parentPort.postMessage([...seen])
+       })()`,
+      { eval: true },
+    )
+    worker.once('message', resolve)
+    worker.once('error', reject)
+  })
+  assert.deepEqual(seen, ['0'])
 })
 
 test('prom-client: register() adds the metrics to a registry, computed at scrape time', async () => {

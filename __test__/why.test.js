@@ -77,6 +77,41 @@ test("inside a worker thread, why() explains the worker's own heap", () => {
   assert.deepEqual(mainRefs, {})
 })
 
+test("a block scope's variable is named after the variable, not printed as a slot number", () => {
+  const { out } = whyApp('block')
+  assert.equal(out[0].explained, out[0].live)
+  assertPathHas(out[0].paths[0], 'workerLeak (context) -> Array', '(element) -> Session')
+  assert.match(out[0].paths[0].text, /↓ workerLeak \(context\)\n├─ Array\n/)
+})
+
+test('objects an interval timer holds are explained through the timer, not the microtask running the function', () => {
+  const [site] = whyApp('block-timer').out
+  assert.equal(site.explained, 3)
+  assert.equal(site.paths.length, 1)
+  const p = site.paths[0]
+  assert.doesNotMatch(hops(p).join(' '), /Strong roots|current_microtask|Stack roots|Identity map/)
+  assertPathHas(p, '-> Timeout', '_onTimeout (property)', 'workerLeak (context) -> Array', '(element) -> Session')
+})
+
+test('an object held only as a WeakMap value is explained through the map and names its key', () => {
+  const [site] = whyApp('weakmap').out
+  assert.deepEqual([site.live, site.explained, site.paths.length], [3, 3, 1])
+  const p = site.paths[0]
+  assertPathHas(p, 'sessionOf (context) -> WeakMap', 'table (internal)', 'value for its User key (internal) -> Session')
+  assert.deepEqual(p.steps.at(-1).key, { node: 'User', nodeType: 'object' })
+  assert.match(p.text, /↓ value for its User key \(internal\)\n│ {6}\(a WeakMap entry: held while its key, User, is alive\)\n╰→ Session/)
+})
+
+test('a limit of 2^32 or more explains them all, not the limit modulo 2^32', async () => {
+  const wt = WeakTracker()
+  const kept = trackHeld(wt, 'big-limit', 5)
+  for (const limit of [2 ** 32, 2 ** 32 + 1, 2 ** 32 + 5, Number.MAX_SAFE_INTEGER]) {
+    const [site] = await wt.why('big-limit', { limit })
+    assert.deepEqual([site.live, site.explained], [5, 5], `limit ${limit}`)
+  }
+  assert.equal(kept.length, 5)
+})
+
 test('a key with nothing live resolves to []', async () => {
   assert.deepEqual(whyApp('nothing').out, [])
   assert.deepEqual(await WeakTracker().why('never-tracked'), [])
@@ -155,6 +190,40 @@ test('the command explains a class in a snapshot file written by v8.writeHeapSna
   assert.match(text.stdout, /↓ sessions \(context\)\n├─ Array\n/)
 })
 
+test('the command explains all objects with --limit 2^32 or more, not the limit modulo 2^32', (t) => {
+  const file = path.join(tmp(t), 'app.heapsnapshot')
+  const written = spawnSync(process.execPath, [path.join(__dirname, 'fixtures/write-snapshot.js'), file], { encoding: 'utf8' })
+  assert.equal(written.status, 0, written.stderr)
+  for (const limit of ['4294967296', '4294967301']) {
+    const out = runCli(['why', file, '--class', 'Session', '--limit', limit, '--json'])
+    assert.equal(out.status, 0, out.stderr)
+    assert.deepEqual([JSON.parse(out.stdout).live, JSON.parse(out.stdout).explained], [50, 50], `--limit ${limit}`)
+  }
+})
+
+test('the command prefers a timer that holds the objects to the microtask that wrote the snapshot, and names block-scoped variables', (t) => {
+  const file = path.join(tmp(t), 'block.heapsnapshot')
+  const written = spawnSync(process.execPath, [path.join(__dirname, 'fixtures/write-snapshot-block.js'), file], { encoding: 'utf8' })
+  assert.equal(written.status, 0, written.stderr)
+  const out = runCli(['why', file, '--class', 'Session', '--json'])
+  assert.equal(out.status, 0, out.stderr)
+  assert.doesNotMatch(out.stdout, /hunter2/, 'no string contents from the snapshot')
+  const report = JSON.parse(out.stdout)
+  assert.deepEqual([report.live, report.explained, report.paths.length], [5, 5, 1])
+  assert.doesNotMatch(hops(report.paths[0]).join(' '), /Strong roots|current_microtask|Stack roots|Identity map/)
+  assertPathHas(report.paths[0], '-> Timeout', 'workerLeak (context) -> Array', '(element) -> Session')
+})
+
+test('weak-tracker --help lists the commands and each command has its own --help', () => {
+  const top = runCli(['--help'])
+  assert.equal(top.status, 0, top.stderr)
+  assert.match(top.stdout, /^usage: weak-tracker <command> \[options\]\n\ncommands:\n {2}why\n/)
+  const why = runCli(['why', '--help'])
+  assert.equal(why.status, 0, why.stderr)
+  assert.match(why.stdout, /^usage: weak-tracker why FILE\.heapsnapshot --class NAME \[--limit N\] \[--json\]\n/)
+  assert.equal(why.stderr, '')
+})
+
 test('the command says in one line what is wrong with its file or its arguments', (t) => {
   const dir = tmp(t)
   const notSnapshot = path.join(dir, 'notes.json')
@@ -165,7 +234,10 @@ test('the command says in one line what is wrong with its file or its arguments'
     [['why', dir, '--class', 'X'], 1, /^weak-tracker: .* is not a file\n$/],
     [['why', notSnapshot], 2, /--class NAME is required/],
     [['why', notSnapshot, '--class', 'X', '--limit', 'many'], 2, /--limit must be an integer >= 1/],
-    [['explain', notSnapshot], 2, /^weak-tracker: usage: weak-tracker why FILE/],
+    [['explain', notSnapshot], 2, /^weak-tracker: unknown command "explain"\nusage: weak-tracker <command> \[options\]\n/],
+    [[], 2, /^weak-tracker: a command is required\nusage: weak-tracker <command>/],
+    [['why', notSnapshot, '--class', 'X', '--limit', ''], 2, /--limit must be an integer >= 1/],
+    [['why', notSnapshot, '--clas', 'X'], 2, /^weak-tracker: Unknown option '--clas'.*\nusage: weak-tracker why FILE/],
   ]
   for (const [args, status, stderr] of cases) {
     const out = runCli(args)
@@ -173,6 +245,14 @@ test('the command says in one line what is wrong with its file or its arguments'
     assert.match(out.stderr, stderr)
     assert.doesNotMatch(out.stderr, /\n\s+at /, 'no stack trace')
   }
+})
+
+test('the memory guard asks for more than the worst peak measured (55 times the heap in use, 1M boxed numbers)', () => {
+  const why = require('../lib/why.js')
+  const heapUsed = 26 * 2 ** 20
+  // benchmark/why-memory.js: 1,442 MiB of peak RSS added for 26 MiB of boxed numbers.
+  const { need, available } = why.headroom({ heapUsed, free: 1442 * 2 ** 20, constrained: 0, rss: 0 })
+  assert.ok(need > available, `${need} > ${available}`)
 })
 
 test('why() refuses with ERR_WEAK_TRACKER_NO_MEMORY, before taking a snapshot, when the memory is not there', async (t) => {

@@ -1,80 +1,45 @@
 #!/usr/bin/env node
 'use strict'
 
-// weak-tracker why FILE.heapsnapshot --class NAME [--limit N] [--json]
-//
-// Explains what keeps the objects of class NAME alive in a heap snapshot written by anyone
-// (node --heapsnapshot-signal, --heapsnapshot-near-heap-limit, DevTools, v8.writeHeapSnapshot()):
-// their shortest retainer paths, grouped by shape. Prints class, variable and property names,
-// never the contents of strings or numbers from the snapshot.
+// weak-tracker <command> [options]: a dispatcher over lib/commands/<name>.js, each of which exports
+// `{ usage, run(argv) }`. `run` returns the exit code (or a promise of it) and throws an error from
+// lib/commands/errors.js for bad input (exit 1) or bad usage (exit 2); either is one line on
+// stderr, and a usage error is followed by the command's usage line.
 
-const { parseArgs } = require('node:util')
-const fs = require('node:fs')
-
-const USAGE = 'usage: weak-tracker why FILE.heapsnapshot --class NAME [--limit N] [--json]'
-
-function fail(message, code = 1) {
-  process.stderr.write(`weak-tracker: ${message}\n`)
-  process.exit(code)
+const COMMANDS = {
+  why: '../lib/commands/why.js',
 }
 
-function main(argv) {
-  let parsed
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: { class: { type: 'string' }, limit: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
-    })
-  } catch (error) {
-    fail(`${error.message}\n${USAGE}`, 2)
-  }
-  const { values, positionals } = parsed
-  if (values.help) {
+const USAGE = `usage: weak-tracker <command> [options]
+
+commands:
+${Object.keys(COMMANDS)
+  .map((name) => `  ${name}`)
+  .join('\n')}
+
+weak-tracker <command> --help tells more.`
+
+function fail(message, code) {
+  process.stderr.write(`weak-tracker: ${message}\n`)
+  process.exitCode = code
+}
+
+async function main(argv) {
+  const [name, ...rest] = argv
+  if (name === '--help' || name === '-h') {
     process.stdout.write(`${USAGE}\n`)
     return
   }
-  if (positionals[0] !== 'why' || positionals.length !== 2) fail(USAGE, 2)
-  if (!values.class) fail(`--class NAME is required\n${USAGE}`, 2)
-  const limit = values.limit === undefined ? 20 : Number(values.limit)
-  if (!Number.isInteger(limit) || limit < 1) fail(`--limit must be an integer >= 1, not ${JSON.stringify(values.limit)}`, 2)
-  const file = positionals[1]
+  if (name === undefined) return fail(`a command is required\n${USAGE}`, 2)
+  if (!Object.hasOwn(COMMANDS, name)) return fail(`unknown command ${JSON.stringify(name)}\n${USAGE}`, 2)
+  const command = require(COMMANDS[name])
   try {
-    if (!fs.statSync(file).isFile()) fail(`${file} is not a file`)
+    process.exitCode = (await command.run(rest)) ?? 0
   } catch (error) {
-    fail(`cannot read ${file}: ${error.code === 'ENOENT' ? 'no such file' : error.message}`)
+    if (error?.exitCode === 2) return fail(`${error.message}\n${command.usage.split('\n')[0]}`, 2)
+    if (error?.exitCode === 1) return fail(error.message, 1)
+    fail(String(error?.message ?? error).split('\n')[0], 1)
   }
-
-  let native
-  let why
-  try {
-    native = require('../lib/binding.js')
-    why = require('../lib/why.js')
-  } catch (error) {
-    fail(error.message.split('\n')[0])
-  }
-  let report
-  try {
-    report = JSON.parse(native.heapExplainClass(native.heapReadFile(file), values.class, limit))
-  } catch (error) {
-    fail(`${file}: ${error.message.split('\n')[0]}`)
-  }
-  const result = {
-    class: values.class,
-    live: report.live,
-    explained: report.explained,
-    paths: report.paths.map((path) => ({
-      ...path,
-      text: why.pathText(path, `${why.objects(path.count)} of class ${values.class}`),
-    })),
-  }
-  if (values.json) {
-    process.stdout.write(`${JSON.stringify(result, null, 2)}\n`)
-    return
-  }
-  const lines = [`${why.objects(result.live)} of class ${values.class} reachable; ${result.explained} explained.`]
-  for (const path of result.paths) lines.push('', path.text)
-  process.stdout.write(`${lines.join('\n')}\n`)
 }
 
 main(process.argv.slice(2))

@@ -13,6 +13,7 @@
 const { AssertionError } = require('node:assert')
 const weakTracker = require('../index.js')
 const { invalidArgType, outOfRange } = require('./errors.js')
+const { objects } = require('./why.js')
 
 const PAUSES = [0, 10, 25, 50, 100, 200, 400, 800]
 
@@ -64,8 +65,12 @@ async function settle(tracker, settleMs, problems) {
 async function retainerText(tracker, key, origin) {
   try {
     const [site] = await tracker.why(key, { origin, limit: 5 })
-    const path = site?.paths[0]
-    if (path === undefined) return '    (no retainer path: nothing in the heap snapshot holds them)'
+    // No site: the collection V8 runs before a snapshot freed them all after all.
+    if (site === undefined) return '    (no retainer path: they were collected while the heap snapshot was taken)'
+    const path = site.paths[0]
+    // Alive, yet no path that why() follows reaches them: say so, without claiming that nothing
+    // holds them (something does, or V8 would have collected them for the snapshot).
+    if (path === undefined) return `    (no retainer path: ${objects(site.live)} alive, held in a way the heap snapshot does not show as a path)`
     return path.text
       .split('\n')
       .map((line) => `    ${line}`)
@@ -96,10 +101,27 @@ async function assertNoLeaks(fn, options = {}) {
   const settleMs = integerOption(options, 'settleMs', 1000, 0, assertNoLeaks)
   const tracker = trackerOption(options, assertNoLeaks)
 
-  for (let i = 0; i < warmup; i++) await fn()
-  await settle(tracker, settleMs, () => [])
-  const before = tracker.snapshot()
-  for (let i = 0; i < iterations; i++) await fn()
+  let tracked = 0
+  const counted = () => tracked++
+  tracker.on('ref', counted)
+  let before
+  try {
+    for (let i = 0; i < warmup; i++) await fn()
+    await settle(tracker, settleMs, () => [])
+    before = tracker.snapshot()
+    for (let i = 0; i < iterations; i++) await fn()
+  } finally {
+    tracker.off('ref', counted)
+  }
+  if (tracked === 0) {
+    const error = new AssertionError({
+      message:
+        `assertNoLeaks() has nothing to check: fn tracked no object in ${warmup + iterations} calls. ` +
+        'Call track() on the objects fn creates, or use assertNoGrowth(), which checks the heap itself and needs no track().',
+      stackStartFn: assertNoLeaks,
+    })
+    throw error
+  }
   const growing = await settle(tracker, settleMs, () => tracker.diff(before).filter((c) => c.delta > tolerance))
   if (growing.length === 0) return
   await fail(

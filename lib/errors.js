@@ -38,4 +38,13 @@ function outOfRange(name, range, value, caller) {
   return error
 }
 
-module.exports = { invalidArgType, outOfRange }
+// ERR_INVALID_ARG_VALUE, worded as Node words it: `The property 'options.token' must not be empty.`
+function invalidArgValue(name, value, reason, caller) {
+  const what = name.includes('.') ? 'property' : 'argument'
+  const error = new TypeError(`The ${what} '${name}' ${reason}. Received ${inspect(value)}`)
+  error.code = 'ERR_INVALID_ARG_VALUE'
+  Error.captureStackTrace(error, caller)
+  return error
+}
+
+module.exports = { invalidArgType, outOfRange, invalidArgValue }

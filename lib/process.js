@@ -1,8 +1,9 @@
 'use strict'
 
 // The process-wide view: the counts of every tracker of every thread (main thread and live
-// workers), as each thread last published them, and the same as OpenMetrics text. The table is in
-// native code (src/process.rs); no thread waits on another one's event loop.
+// workers), and the same as OpenMetrics text. The table is in native code (src/process/): an
+// object counts there as soon as track() returns, a free once its thread has swept (after the
+// collection, at its next turn). No thread waits on another one's event loop.
 
 const native = require('./binding.js')
 const { WeakTracker } = require('./tracker.js')
@@ -23,11 +24,16 @@ function metrics() {
   return native.metrics()
 }
 
-// Per-thread series for metrics libraries (lib/prometheus.js).
+// The series of metrics(), for metrics libraries (lib/prometheus.js) and the live page: one entry
+// per label set, names as UTF-8 text makes them.
 function series() {
   WeakTracker.publishHere()
   const [live, totals, samples] = native.processSeries()
   return { live, totals, samples }
 }
 
-module.exports = { processRefs, metrics, metricsContentType: native.metricsContentType(), series }
+// The metric families of metrics(), in its order: { name, kind, help, labels } each. The one
+// definition of names, help texts and labels (src/process/openmetrics.rs).
+const metricFamilies = Object.freeze(native.metricFamilies().map((family) => Object.freeze(family)))
+
+module.exports = { processRefs, metrics, metricsContentType: native.metricsContentType(), series, metricFamilies }

@@ -2,9 +2,11 @@
 
 // weak-tracker/prometheus: the process-wide figures as prom-client metrics, computed when the
 // registry is scraped (as prom-client's own default metrics are). prom-client is an optional peer
-// dependency: it is required only when register() is called.
+// dependency: it is required only when register() is called. Names, help texts and labels come
+// from the native metric families, and values from the same series as metrics(): both writers
+// write the same series.
 
-const { series } = require('./process.js')
+const { series, metricFamilies } = require('./process.js')
 const { invalidArgType } = require('./errors.js')
 
 function loadPromClient() {
@@ -16,6 +18,16 @@ function loadPromClient() {
     throw error
   }
 }
+
+// Per family, in metricFamilies' order: the flat array of series() it reads, how many values an
+// entry has there, and which of them is the family's value (the label values come first, in the
+// family's label order).
+const columns = [
+  ['live', 4, 3],
+  ['totals', 4, 2],
+  ['totals', 4, 3],
+  ['samples', 3, 2],
+]
 
 // Adds weak_tracker_live, weak_tracker_tracked_total, weak_tracker_collected_total and
 // weak_tracker_sample_ratio to `registry` (default: prom-client's global registry).
@@ -35,45 +47,29 @@ function register(registry) {
     }
     return cached
   }
-  new client.Gauge({
-    name: 'weak_tracker_live',
-    help: "Live tracked objects per key and line, as of each thread's last sweep.",
-    labelNames: ['key', 'origin', 'thread'],
-    registers,
-    collect() {
-      this.reset()
-      const { live } = current()
-      for (let i = 0; i < live.length; i += 4) this.set({ key: live[i], origin: live[i + 1], thread: String(live[i + 2]) }, live[i + 3])
-    },
-  })
-  for (const [name, help, column] of [
-    ['weak_tracker_tracked_total', 'Objects tracked per key.', 2],
-    ['weak_tracker_collected_total', 'Tracked objects found collected per key.', 3],
-  ]) {
-    new client.Counter({
-      name,
-      help,
-      labelNames: ['key', 'thread'],
+  metricFamilies.forEach((family, i) => {
+    const [array, width, column] = columns[i]
+    const counter = family.kind === 'counter'
+    const Metric = counter ? client.Counter : client.Gauge
+    new Metric({
+      name: counter ? `${family.name}_total` : family.name,
+      help: family.help,
+      labelNames: family.labels,
       registers,
       collect() {
         this.reset()
-        const { totals } = current()
-        for (let i = 0; i < totals.length; i += 4) {
-          if (totals[i + column] > 0) this.inc({ key: totals[i], thread: String(totals[i + 1]) }, totals[i + column])
+        const flat = current()[array]
+        for (let j = 0; j < flat.length; j += width) {
+          const value = flat[j + column]
+          // prom-client writes a counter at 0 only when it is incremented by 0: skip those, as ever.
+          if (counter && value === 0) continue
+          const labels = {}
+          family.labels.forEach((name, k) => (labels[name] = String(flat[j + k])))
+          if (counter) this.inc(labels, value)
+          else this.set(labels, value)
         }
       },
     })
-  }
-  new client.Gauge({
-    name: 'weak_tracker_sample_ratio',
-    help: 'The fraction of track() calls each tracker records.',
-    labelNames: ['thread', 'tracker'],
-    registers,
-    collect() {
-      this.reset()
-      const { samples } = current()
-      for (let i = 0; i < samples.length; i += 3) this.set({ thread: String(samples[i]), tracker: String(samples[i + 1]) }, samples[i + 2])
-    },
   })
   return registry
 }

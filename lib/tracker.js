@@ -95,9 +95,8 @@ class WeakTracker extends EventEmitter {
   #ids = new Map()
   #expectedIds = new Map()
   #flushing = false
-  // The fraction of track() calls recorded, and whether a publish of the counts is scheduled.
+  // The fraction of track() calls recorded.
   #sample
-  #publishing = false
 
   constructor(options) {
     super()
@@ -109,19 +108,13 @@ class WeakTracker extends EventEmitter {
     forgetTracker.register(this, ref)
   }
 
-  // Brings every tracker of this thread up to date in the process-wide view.
+  // Brings the frees of every tracker of this thread into the process-wide view (a sweep, if a
+  // collection has run). Tracked objects need nothing: track() counts them there before returning.
   static publishHere() {
-    for (const ref of trackersHere) ref.deref()?.#publish()
-  }
-
-  static #publishLater(tracker) {
-    tracker.#publish()
-  }
-
-  // Sweeps if a collection has run (that publishes the counts), and publishes what track() added.
-  #publish() {
-    this.#publishing = false
-    native.sweep(this.#native)
+    for (const ref of trackersHere) {
+      const tracker = ref.deref()
+      if (tracker !== undefined) native.sweep(tracker.#native)
+    }
   }
 
   // Called by the native canary's finalizer, after a garbage collection that may have freed
@@ -153,14 +146,7 @@ class WeakTracker extends EventEmitter {
     }
     const origin = originOf(stack, limit, !saved.setLimit, this.track, saved.prepare)
     native.track(this.#native, this.#siteId(key, origin, this.#ids, false), obj)
-    if (!this.#publishing) this.#schedulePublish()
     this.emit('ref', key, origin)
-  }
-
-  // Other threads see the counts once this thread publishes them: after its next turn.
-  #schedulePublish() {
-    this.#publishing = true
-    setImmediate(WeakTracker.#publishLater, this)
   }
 
   // Counts `obj` like track() does, and remembers it as expected to be garbage from now on.
@@ -171,7 +157,6 @@ class WeakTracker extends EventEmitter {
     }
     const origin = captureOrigin(this.expectCollected)
     native.track(this.#native, this.#siteId(key, origin, this.#expectedIds, true), obj)
-    if (!this.#publishing) this.#schedulePublish()
     this.emit('ref', key, origin)
   }
 
@@ -324,7 +309,8 @@ class WeakTracker extends EventEmitter {
     const sets = []
     for (const ids of groups) {
       const set = new WeakSet()
-      let left = limit
+      // The native sample() counts in 32 bits: a bigger limit means "all" (no site holds 2^32).
+      let left = Math.min(limit, 2 ** 32 - 1)
       for (const id of ids) {
         if (left === 0) break
         const sample = native.sample(this.#native, id, left)

@@ -20,11 +20,13 @@ class WeakTrackerWhyProbe {
 }
 
 // Memory a snapshot needs beside the heap, as a multiple of the heap in use. V8 builds it in native
-// memory; measured here (Node 20), v8.writeHeapSnapshot() of a heap of small objects added 15 to 21
-// times the heap in use to peak RSS (432 MiB for a 20 MiB heap of 100k objects), and the decoded
-// columns add about a third of the snapshot's size. A heap of big strings or buffers needs far
-// less, but nothing cheap tells the two apart, and running out of memory kills the process.
-const SNAPSHOT_FACTOR = 22
+// memory, at about 1.4 KiB of peak RSS per heap object whatever the object's size (measured with
+// v8.writeHeapSnapshot() alone: the decoder adds little), so the smallest objects cost the most.
+// benchmark/why-memory.js measured the peak RSS that why() adds on Node 20: 55× the heap in use for
+// 1M boxed numbers (the worst shape), 38× for a Map of short strings, 28× for small objects, 17× for
+// closures, 10× for long strings, 8.5× for Maps. The guard takes the worst with a quarter more:
+// nothing cheap tells the shapes apart, and running out of memory kills the process.
+const SNAPSHOT_FACTOR = 70
 
 function noMemory(need, available) {
   const mib = (n) => `${Math.round(n / 2 ** 20)} MiB`
@@ -129,6 +131,8 @@ function pathText(path, header, tracked) {
   for (let i = first + 1; i < steps.length; i++) {
     const step = steps[i]
     lines.push(`│    ↓ ${step.edge} (${step.edgeType})`)
+    // A WeakMap value: held by the map only while its key is alive too.
+    if (step.key) lines.push(`│      (a WeakMap entry: held while its key, ${label(step.key)}, is alive)`)
     const last = tracked ? `╰→ ${label(step)}   (${tracked})` : `╰→ ${label(step)}`
     lines.push(i === steps.length - 1 ? last : `├─ ${label(step)}`)
   }

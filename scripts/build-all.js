@@ -1,7 +1,9 @@
 'use strict'
 
 // npm run build:all: every platform package (npm/<platform>/, napi-rs's layout) from this one
-// machine, with the set-up it needs installed by scripts/cross.js. Steps:
+// machine, with the set-up it needs installed by scripts/cross.js into the project's caches.
+// `node scripts/build-all.js --platform darwin-arm64 ...` builds only those (the GitHub workflow's
+// build matrix: one job per platform, each the same zig build a release makes). Steps:
 //   1. `napi create-npm-dirs`: a package.json per platform from ours (os, cpu, libc, version...);
 //   2. `cargo zigbuild` for all seven targets (two cargo runs: the macOS floor differs on arm64);
 //   3. each library copied to artifacts/<triple>/ under the name the napi loader looks for;
@@ -58,34 +60,42 @@ function alive(pid) {
   }
 }
 
-function buildAll() {
-  return withLock(build)
+function buildAll(platforms) {
+  return withLock(() => build(platforms))
 }
 
-function build() {
+function selected(platforms) {
+  if (platforms === undefined || platforms.length === 0) return TARGETS
+  const unknown = platforms.filter((p) => !TARGETS.some((t) => t.platform === p))
+  if (unknown.length > 0) throw new Error(`no platform package ${unknown.join(', ')}; there are ${TARGETS.map((t) => t.platform).join(', ')}`)
+  return TARGETS.filter((t) => platforms.includes(t.platform))
+}
+
+function build(platforms) {
   const started = Date.now()
+  const targets = selected(platforms)
   const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'))
   const listed = TARGETS.map((t) => t.triple)
   if (JSON.stringify(pkg.napi.targets) !== JSON.stringify(listed)) {
     throw new Error(`package.json napi.targets must list ${listed.join(', ')} (scripts/cross.js builds those)`)
   }
-  ensureRustTargets()
+  ensureRustTargets(targets)
   const env = { ...process.env, PATH: ensureZig(), LIBNODE_PATH: emptyLibnode() }
   napi(['create-npm-dirs'])
 
   const byFloor = new Map()
-  for (const t of TARGETS) {
+  for (const t of targets) {
     const floor = t.macos ?? '10.13'
     byFloor.set(floor, [...(byFloor.get(floor) ?? []), t])
   }
-  for (const [floor, targets] of byFloor) {
-    const args = ['zigbuild', '--release', '--lib', ...targets.flatMap((t) => ['--target', t.build])]
+  for (const [floor, group] of byFloor) {
+    const args = ['zigbuild', '--release', '--lib', ...group.flatMap((t) => ['--target', t.build])]
     execFileSync('cargo', args, { cwd: root, env: { ...env, MACOSX_DEPLOYMENT_TARGET: floor }, stdio: 'inherit' })
   }
 
   const artifacts = path.join(root, 'artifacts')
   fs.rmSync(artifacts, { recursive: true, force: true })
-  for (const target of TARGETS) {
+  for (const target of targets) {
     const dir = path.join(artifacts, target.triple)
     fs.mkdirSync(dir, { recursive: true })
     const built = path.join(root, 'target', rustTarget(target), 'release', libraryFile(target))
@@ -97,12 +107,12 @@ function build() {
   fs.copyFileSync(path.join(root, 'package.json'), path.join(artifacts, 'package.json'))
   napi(['artifacts', '--output-dir', 'artifacts', '--npm-dir', 'npm', '--package-json-path', 'artifacts/package.json'])
 
-  const rows = TARGETS.map((t) => {
+  const rows = targets.map((t) => {
     const file = path.join(root, 'npm', t.platform, `${pkg.napi.binaryName}.${t.platform}.node`)
     return `| ${pkg.name}-${t.platform} | ${t.build} | ${(fs.statSync(file).size / 1024).toFixed(0)} KiB |`
   })
   console.log(['| package | built for | binary |', '|---|---|---|', ...rows].join('\n'))
-  console.log(`\nbuild:all: ${TARGETS.length} platform packages in npm/ (${((Date.now() - started) / 1000).toFixed(0)} s)`)
+  console.log(`\nbuild:all: ${targets.length} platform package${targets.length === 1 ? '' : 's'} in npm/ (${((Date.now() - started) / 1000).toFixed(0)} s)`)
 }
 
 // Puts the package's binary for `platform` in the repository root, where the napi loader looks
@@ -114,6 +124,15 @@ function useBuilt(platform) {
   fs.renameSync(path.join(root, `${binary}.tmp`), path.join(root, binary))
 }
 
-if (require.main === module) buildAll()
+if (require.main === module) {
+  const args = process.argv.slice(2)
+  const platforms = args.flatMap((a, i) => (args[i - 1] === '--platform' ? [a] : []))
+  try {
+    buildAll(platforms)
+  } catch (error) {
+    console.error(`build:all: ${error.message}`)
+    process.exitCode = 1
+  }
+}
 
 module.exports = { buildAll, useBuilt }

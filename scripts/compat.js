@@ -1,7 +1,7 @@
 'use strict'
 
 // Proves that one binary serves every supported Node.js: packs and installs weak-tracker once,
-// then runs the user scenario (scripts/scenario.js) with Node 18, 20, 22, 24 and 26 (official builds,
+// then runs the user scenario (__test__/fixtures/scenario.js) with Node 18, 20, 22, 24 and 26 (official builds,
 // fetched and cached by scripts/nodes.js).
 //
 // With --suite, each Node also runs the whole test suite (node --expose-gc --test __test__/*.test.js) on

@@ -49,9 +49,9 @@ function rustTarget(target) {
   return target.build.replace(/\.\d+\.\d+$/, '')
 }
 
-function ensureRustTargets() {
+function ensureRustTargets(targets = TARGETS) {
   const installed = new Set(run('rustup', ['target', 'list', '--installed']).split('\n'))
-  const missing = TARGETS.map(rustTarget).filter((t) => !installed.has(t))
+  const missing = targets.map(rustTarget).filter((t) => !installed.has(t))
   if (missing.length > 0) run('rustup', ['target', 'add', ...missing], { stdio: ['ignore', 'ignore', 'inherit'] })
 }
 

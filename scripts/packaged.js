@@ -11,7 +11,7 @@ const path = require('node:path')
 const { execFileSync } = require('node:child_process')
 
 const root = path.join(__dirname, '..')
-const scenario = path.join(__dirname, 'scenario.js')
+const scenario = path.join(root, '__test__', 'fixtures', 'scenario.js')
 const { platformName } = require('../lib/platform.js')
 
 // npm's own entry point, run with the current node rather than through PATH.

@@ -29,6 +29,10 @@
 //! collection), never exactness. If V8 kept tracked objects young for longer than promised, a
 //! sweep after a young collection could miss them until the next full collection, which kills the
 //! armed canary and brings a full sweep: from then on the counts are exact again.
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 use std::collections::VecDeque;
 
@@ -274,7 +278,7 @@ mod tests {
                 promote,
             }));
             let mut ledger = Ledger::default();
-            let site = ledger.open_site();
+            let site = ledger.open_site().unwrap();
             Self {
                 heap,
                 ledger,

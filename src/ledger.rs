@@ -2,6 +2,10 @@
 //!
 //! Generic over the handle `H` so that it runs without Node-API: the facade stores weak
 //! references, the tests store plain values with a liveness flag.
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 use crate::sites::{Released, SiteId, Sites};
 
@@ -11,12 +15,18 @@ use crate::sites::{Released, SiteId, Sites};
 pub enum LedgerError {
     /// The site id was never opened, or was released.
     UnknownSite(SiteId),
+    /// Every one of the 2^32 site ids is open.
+    TooManySites,
+    /// The site already has 2^32 - 1 live objects.
+    SiteFull(SiteId),
 }
 
 impl std::fmt::Display for LedgerError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::UnknownSite(id) => write!(f, "unknown call site {id}"),
+            Self::TooManySites => write!(f, "too many call sites (2^32)"),
+            Self::SiteFull(id) => write!(f, "call site {id} has 2^32 - 1 live objects"),
         }
     }
 }
@@ -73,8 +83,20 @@ impl<H> Ledger<H> {
     }
 
     /// A new site to track under; see [`Sites::open`].
-    pub fn open_site(&mut self) -> SiteId {
-        self.sites.open()
+    pub fn open_site(&mut self) -> Result<SiteId, LedgerError> {
+        self.sites.open().ok_or(LedgerError::TooManySites)
+    }
+
+    /// Whether [`Ledger::track`] under `site` would succeed: the caller can check before it makes
+    /// a handle.
+    pub fn accepts(&self, site: SiteId) -> Result<(), LedgerError> {
+        if !self.sites.contains(site) {
+            return Err(LedgerError::UnknownSite(site));
+        }
+        if self.sites.live(site) == u32::MAX {
+            return Err(LedgerError::SiteFull(site));
+        }
+        Ok(())
     }
 
     /// Starts watching `handle` under `site`, tracked at time `born`. Each call counts once, even
@@ -83,7 +105,9 @@ impl<H> Ledger<H> {
         if !self.sites.contains(site) {
             return Err(LedgerError::UnknownSite(site));
         }
-        self.sites.add_live(site);
+        self.sites
+            .add_live(site)
+            .ok_or(LedgerError::SiteFull(site))?;
         self.entries.push(Entry { handle, site, born });
         Ok(())
     }
@@ -224,8 +248,8 @@ mod tests {
     #[test]
     fn tracking_counts_per_site_and_the_same_handle_twice_counts_twice() {
         let mut ledger = Ledger::default();
-        let a = ledger.open_site();
-        let b = ledger.open_site();
+        let a = ledger.open_site().unwrap();
+        let b = ledger.open_site().unwrap();
         let h = Handle::new();
         ledger.track(a, h.clone(), 0).unwrap();
         ledger.track(a, h.clone(), 0).unwrap();
@@ -253,7 +277,7 @@ mod tests {
     #[test]
     fn a_sweep_keeps_survivors_in_tracking_order() {
         let mut ledger = Ledger::default();
-        let a = ledger.open_site();
+        let a = ledger.open_site().unwrap();
         let handles: Vec<_> = (0..6).map(|_| Handle::new()).collect();
         for h in &handles {
             ledger.track(a, h.clone(), 0).unwrap();
@@ -276,7 +300,7 @@ mod tests {
     #[test]
     fn tracked_since_finds_the_first_handle_of_a_tick_and_sweep_from_asks_only_from_there() {
         let mut ledger = Ledger::default();
-        let a = ledger.open_site();
+        let a = ledger.open_site().unwrap();
         let handles: Vec<_> = (0..6).map(|_| Handle::new()).collect();
         for (h, born) in handles.iter().zip([u32::MAX - 1, u32::MAX, 0, 0, 3, 7]) {
             ledger.track(a, h.clone(), born).unwrap();
@@ -309,8 +333,8 @@ mod tests {
     #[test]
     fn sample_gives_live_handles_of_one_site_oldest_first() {
         let mut ledger = Ledger::default();
-        let a = ledger.open_site();
-        let b = ledger.open_site();
+        let a = ledger.open_site().unwrap();
+        let b = ledger.open_site().unwrap();
         let handles: Vec<_> = (0..6).map(|_| Handle::new()).collect();
         for (i, h) in handles.iter().enumerate() {
             ledger
@@ -330,7 +354,7 @@ mod tests {
     #[test]
     fn clear_releases_every_handle_and_counts_nothing_as_collected() {
         let mut ledger = Ledger::default();
-        let a = ledger.open_site();
+        let a = ledger.open_site().unwrap();
         ledger.track(a, Handle::new(), 0).unwrap();
         ledger.track(a, Handle::new(), 0).unwrap();
         let mut released = 0;
@@ -343,8 +367,8 @@ mod tests {
     #[test]
     fn suspects_are_the_old_live_handles_per_site_oldest_first() {
         let mut ledger = Ledger::default();
-        let a = ledger.open_site();
-        let b = ledger.open_site();
+        let a = ledger.open_site().unwrap();
+        let b = ledger.open_site().unwrap();
         let young = Handle::new();
         let dead = Handle::new();
         ledger.track(b, Handle::new(), 0).unwrap();
@@ -377,7 +401,7 @@ mod tests {
         );
         // The clock wraps after 2^32 ticks; ages stay right across it.
         let mut wrapped = Ledger::default();
-        let c = wrapped.open_site();
+        let c = wrapped.open_site().unwrap();
         wrapped.track(c, Handle::new(), u32::MAX - 5).unwrap();
         assert_eq!(
             wrapped.suspects(4, 3),
@@ -430,7 +454,7 @@ mod tests {
                         let site = match ids.get(&name) {
                             Some(&site) => site,
                             None => {
-                                let site = ledger.open_site();
+                                let site = ledger.open_site().unwrap();
                                 prop_assert!(!names.contains_key(&site), "an open id is never handed out twice");
                                 ids.insert(name.clone(), site);
                                 names.insert(site, name.clone());

@@ -3,6 +3,12 @@
 //! The names themselves stay in JavaScript, which maps each pair to a site id: JavaScript strings
 //! can hold lone surrogates that UTF-8 cannot (two keys would become one here), and a key shared
 //! by many lines would be copied once per line. Native code only counts.
+//!
+//! Reachable from JavaScript: limits are `None`s that the facade turns into errors, never panics.
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 /// Index of a `(key, origin)` pair. Small and dense so that JavaScript can cache it and pass it
 /// back on every `track` instead of two strings.
@@ -38,19 +44,18 @@ pub struct Sites {
 }
 
 impl Sites {
-    /// A new site with nothing live, reusing a released id where there is one.
-    pub fn open(&mut self) -> SiteId {
-        match self.free.pop() {
-            Some(id) => {
-                self.slots[id as usize] = Some(Site::default());
-                id
-            }
-            None => {
-                let id = SiteId::try_from(self.slots.len()).expect("fewer than 2^32 call sites");
-                self.slots.push(Some(Site::default()));
-                id
+    /// A new site with nothing live, reusing a released id where there is one; `None` when all
+    /// 2^32 ids are open.
+    pub fn open(&mut self) -> Option<SiteId> {
+        if let Some(id) = self.free.pop() {
+            if let Some(slot) = self.slots.get_mut(id as usize) {
+                *slot = Some(Site::default());
+                return Some(id);
             }
         }
+        let id = SiteId::try_from(self.slots.len()).ok()?;
+        self.slots.push(Some(Site::default()));
+        Some(id)
     }
 
     /// Whether `id` names an open site.
@@ -90,20 +95,22 @@ impl Sites {
             .map(|(id, _)| id as SiteId)
     }
 
-    pub(crate) fn add_live(&mut self, id: SiteId) {
-        let site = self.site_mut(id);
-        site.live = site
-            .live
-            .checked_add(1)
-            .expect("fewer than 2^32 objects per site");
+    /// Counts one more live object of `id`; `None` (and nothing counted) when `id` is not open or
+    /// already has 2^32 - 1 live objects.
+    pub(crate) fn add_live(&mut self, id: SiteId) -> Option<()> {
+        let site = self.site_mut(id)?;
+        site.live = site.live.checked_add(1)?;
         site.tracked += 1;
+        Some(())
     }
 
     /// Moves one object of `id` from live to pending.
     pub(crate) fn collect_one(&mut self, id: SiteId) {
-        let site = self.site_mut(id);
-        site.live -= 1;
-        site.pending += 1;
+        let Some(site) = self.site_mut(id) else {
+            return;
+        };
+        site.live = site.live.saturating_sub(1);
+        site.pending = site.pending.saturating_add(1);
         site.collected += 1;
         if site.live == 0 {
             self.emptied.push(id);
@@ -112,7 +119,9 @@ impl Sites {
 
     /// Marks one pending collection of `id` as handed out.
     pub(crate) fn deliver_one(&mut self, id: SiteId) {
-        self.site_mut(id).pending -= 1;
+        if let Some(site) = self.site_mut(id) {
+            site.pending = site.pending.saturating_sub(1);
+        }
     }
 
     /// Releases every site with no live object and no pending collection, returning their ids
@@ -128,7 +137,7 @@ impl Sites {
                 }
                 continue;
             }
-            if let Some(site) = self.slots[id as usize].take() {
+            if let Some(site) = self.slots.get_mut(id as usize).and_then(Option::take) {
                 released.push(Released {
                     id,
                     tracked: site.tracked,
@@ -146,11 +155,8 @@ impl Sites {
         self.slots.get(id as usize).and_then(Option::as_ref)
     }
 
-    fn site_mut(&mut self, id: SiteId) -> &mut Site {
-        self.slots
-            .get_mut(id as usize)
-            .and_then(Option::as_mut)
-            .expect("callers check the id first")
+    fn site_mut(&mut self, id: SiteId) -> Option<&mut Site> {
+        self.slots.get_mut(id as usize).and_then(Option::as_mut)
     }
 }
 
@@ -161,8 +167,8 @@ mod tests {
     #[test]
     fn each_open_gives_a_new_id() {
         let mut sites = Sites::default();
-        let a = sites.open();
-        let b = sites.open();
+        let a = sites.open().unwrap();
+        let b = sites.open().unwrap();
         assert_ne!(a, b);
         assert!(sites.contains(a) && sites.contains(b));
         assert!(!sites.contains(b + 1));
@@ -171,9 +177,9 @@ mod tests {
     #[test]
     fn a_site_is_released_only_when_nothing_is_live_or_pending() {
         let mut sites = Sites::default();
-        let a = sites.open();
-        sites.add_live(a);
-        sites.add_live(a);
+        let a = sites.open().unwrap();
+        sites.add_live(a).unwrap();
+        sites.add_live(a).unwrap();
         sites.collect_one(a);
         assert!(sites.release_idle().is_empty(), "one still live");
         sites.collect_one(a);
@@ -195,25 +201,40 @@ mod tests {
     #[test]
     fn a_released_id_is_reused_with_fresh_counts() {
         let mut sites = Sites::default();
-        let a = sites.open();
-        sites.add_live(a);
+        let a = sites.open().unwrap();
+        sites.add_live(a).unwrap();
         sites.collect_one(a);
         sites.deliver_one(a);
         assert_eq!(sites.release_idle().len(), 1);
-        let b = sites.open();
+        let b = sites.open().unwrap();
         assert_eq!(a, b);
         assert_eq!(sites.live(b), 0);
         assert_eq!(sites.capacity(), 1);
     }
 
     #[test]
+    fn a_full_site_or_an_unknown_id_is_refused_without_a_panic() {
+        let mut sites = Sites::default();
+        let a = sites.open().unwrap();
+        sites.slots[0].as_mut().unwrap().live = u32::MAX - 1;
+        assert_eq!(sites.add_live(a), Some(()));
+        assert_eq!(sites.add_live(a), None, "full");
+        assert_eq!(sites.live(a), u32::MAX);
+        assert_eq!(sites.add_live(a + 1), None, "never opened");
+        sites.collect_one(a + 1);
+        sites.deliver_one(a + 1);
+        sites.deliver_one(a);
+        assert_eq!(sites.totals(a), (1, 0));
+    }
+
+    #[test]
     fn a_site_that_comes_back_to_life_is_kept() {
         let mut sites = Sites::default();
-        let a = sites.open();
-        sites.add_live(a);
+        let a = sites.open().unwrap();
+        sites.add_live(a).unwrap();
         sites.collect_one(a);
         sites.deliver_one(a);
-        sites.add_live(a);
+        sites.add_live(a).unwrap();
         assert!(sites.release_idle().is_empty());
         assert_eq!(sites.live(a), 1);
     }

@@ -112,11 +112,9 @@ pub struct NativeTracker {
     hook: Rc<Hook>,
     /// Zero of the ledger's clock.
     epoch: Instant,
-    /// Names and totals for the process-wide view, and this tracker's place in it.
+    /// Names and counts for the process-wide view, and this tracker's id in it.
     labels: Labels,
     view: u64,
-    thread: u32,
-    sample: f64,
 }
 
 // The methods behind the functions at the end of this file, which document them (the functions
@@ -134,6 +132,8 @@ impl NativeTracker {
             owner: Some(WeakRef::new(env, owner)?),
             callback: Some(StrongRef::new(env, on_collected)?),
         };
+        // Last, after everything that can fail: the entry leaves the table in `drop`.
+        let (view, labels) = TABLE.register(thread, sample);
         Ok(Self {
             env,
             ledger: Ledger::default(),
@@ -143,40 +143,26 @@ impl NativeTracker {
             full_sweeps: 0,
             hook: Rc::new(hook),
             epoch: Instant::now(),
-            labels: Labels::default(),
-            view: TABLE.register(thread, sample),
-            thread,
-            sample,
+            labels,
+            view,
         })
     }
 
-    /// Publishes a new view of the counts when they changed since the last one.
-    fn publish(&mut self) {
-        if let Some(view) = self
-            .labels
-            .take_view(self.ledger.sites(), self.thread, self.sample)
-        {
-            TABLE.publish(self.view, view);
-        }
-    }
-
     pub fn track(&mut self, site: u32, obj: sys::napi_value) -> Result<()> {
-        if !self.ledger.sites().contains(site) {
-            return Err(Error::new(
-                Status::InvalidArg,
-                format!("weak-tracker: unknown call site {site}"),
-            ));
-        }
+        let refused = |e: crate::ledger::LedgerError| {
+            Error::new(Status::InvalidArg, format!("weak-tracker: {e}"))
+        };
+        self.ledger.accepts(site).map_err(refused)?;
         if self.canary.is_none() {
             // Nothing is tracked, so a collection triggered by planting cannot be missed.
             self.canary = Some(self.plant()?);
         }
         let weak = WeakRef::new(self.env, obj)?;
         let born = self.now();
-        self.labels.touch();
-        self.ledger
-            .track(site, weak, born)
-            .map_err(|e| Error::new(Status::InvalidArg, e.to_string()))
+        self.ledger.track(site, weak, born).map_err(refused)?;
+        // Every thread counts the object from now on, not from the end of this turn.
+        self.labels.tracked(self.ledger.sites(), site);
+        Ok(())
     }
 
     pub fn sweep(&mut self, force: bool) -> Result<u32> {
@@ -186,7 +172,6 @@ impl NativeTracker {
             None => self.ledger.live() > 0,
         };
         if !collected_since && !force {
-            self.publish();
             return Ok(0);
         }
         let now = self.now();
@@ -239,9 +224,8 @@ impl NativeTracker {
             old.delete(env);
         }
         if collected > 0 {
-            self.labels.touch();
+            self.labels.swept(self.ledger.sites());
         }
-        self.publish();
         Ok(u32::try_from(collected).unwrap_or(u32::MAX))
     }
 
@@ -300,7 +284,7 @@ fn books(handle: &Handle) -> Result<std::cell::RefMut<'_, NativeTracker>> {
 /// New books for the `WeakTracker` `owner` of thread `thread`, which records the fraction
 /// `sample` of its `track()` calls; `onCollected(owner)` is called after every garbage collection
 /// that may have freed a tracked object.
-#[napi]
+#[napi(catch_unwind)]
 pub fn create_tracker(
     env: Env,
     owner: Object,
@@ -327,11 +311,23 @@ fn name(value: JsName) -> Name {
 /// one id per pair; the copy here is for the process-wide view, one per key and tracker: `key` is
 /// the id of an open site with the same key when there is one, and is not copied again.
 #[napi(
+    catch_unwind,
     ts_args_type = "handle: ExternalObject<unknown>, key: string | Uint16Array | number, origin: string | Uint16Array"
 )]
 pub fn open_site(handle: &Handle, key: Either<u32, JsName>, origin: JsName) -> Result<u32> {
     let mut books = books(handle)?;
-    let id = books.ledger.open_site();
+    if let Either::A(same_key_as) = key {
+        if !books.ledger.sites().contains(same_key_as) {
+            return Err(Error::new(
+                Status::InvalidArg,
+                format!("weak-tracker: unknown call site {same_key_as}"),
+            ));
+        }
+    }
+    let id = books
+        .ledger
+        .open_site()
+        .map_err(|e| Error::new(Status::GenericFailure, format!("weak-tracker: {e}")))?;
     let origin = name(origin);
     match key {
         Either::A(same_key_as) => {
@@ -348,20 +344,20 @@ pub fn open_site(handle: &Handle, key: Either<u32, JsName>, origin: JsName) -> R
 }
 
 /// Watches `obj` (an object or function) under `site`, without keeping it alive.
-#[napi]
+#[napi(catch_unwind)]
 pub fn track(handle: &Handle, site: u32, obj: Unknown) -> Result<()> {
     books(handle)?.track(site, obj.raw())
 }
 
 /// Brings the counts up to date: when a garbage collection has run since the last sweep (or
 /// `force` is true), finds every tracked object it freed. Returns how many were found.
-#[napi]
+#[napi(catch_unwind)]
 pub fn sweep(handle: &Handle, force: Option<bool>) -> Result<u32> {
     books(handle)?.sweep(force.unwrap_or(false))
 }
 
 /// Live counts indexed by site id (0 for released ids). Does not sweep.
-#[napi]
+#[napi(catch_unwind)]
 pub fn counts(handle: &Handle) -> Result<Uint32Array> {
     Ok(Uint32Array::new(
         books(handle)?.ledger.sites().live_counts(),
@@ -369,21 +365,21 @@ pub fn counts(handle: &Handle) -> Result<Uint32Array> {
 }
 
 /// Number of tracked objects not yet seen collected. Does not sweep.
-#[napi]
+#[napi(catch_unwind)]
 pub fn live(handle: &Handle) -> Result<f64> {
     Ok(books(handle)?.ledger.live() as f64)
 }
 
 /// Site ids of the collections found by sweeps since the last call, one per object; each is
 /// returned exactly once.
-#[napi]
+#[napi(catch_unwind)]
 pub fn drain(handle: &Handle) -> Result<Uint32Array> {
     Ok(Uint32Array::new(books(handle)?.ledger.drain()))
 }
 
 /// Releases the sites that have nothing live and nothing pending, returning their ids so that
 /// JavaScript can drop its caches for them.
-#[napi]
+#[napi(catch_unwind)]
 pub fn release_idle(handle: &Handle) -> Result<Uint32Array> {
     let mut books = books(handle)?;
     let mut ids = Vec::new();
@@ -398,7 +394,7 @@ pub fn release_idle(handle: &Handle) -> Result<Uint32Array> {
 
 /// Up to `limit` live objects tracked under `site`, oldest first, for `why()`: the caller must
 /// not keep them.
-#[napi(ts_return_type = "object[]")]
+#[napi(catch_unwind, ts_return_type = "object[]")]
 pub fn sample<'env>(
     env: &'env Env,
     handle: &Handle,
@@ -420,7 +416,7 @@ pub fn sample<'env>(
 
 /// How many sweeps so far looked only at recently tracked objects (after young collections), and
 /// how many looked at every tracked object: `[young, full]`. For tests and benchmarks.
-#[napi]
+#[napi(catch_unwind)]
 pub fn sweep_stats(handle: &Handle) -> Result<Uint32Array> {
     let books = books(handle)?;
     Ok(Uint32Array::new(vec![
@@ -431,7 +427,7 @@ pub fn sweep_stats(handle: &Handle) -> Result<Uint32Array> {
 
 /// Live objects tracked more than `olderThanMs` ago, as flat triples: site id, how many, and the
 /// age of the oldest in milliseconds; sites in order of their oldest object. Does not sweep.
-#[napi]
+#[napi(catch_unwind)]
 pub fn suspects(handle: &Handle, older_than_ms: f64) -> Result<Uint32Array> {
     Ok(books(handle)?.suspects(older_than_ms))
 }

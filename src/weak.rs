@@ -96,7 +96,10 @@ pub fn on_collected<T: 'static>(
     unsafe extern "C" fn finalize<T>(env: sys::napi_env, data: *mut c_void, _hint: *mut c_void) {
         // SAFETY: `data` is the `Box<Pending<T>>` leaked below, and Node calls a finalizer once.
         let pending = unsafe { Box::from_raw(data.cast::<Pending<T>>()) };
-        (pending.callback)(env, pending.data);
+        // A panic must not unwind into Node (that aborts the process), and a finalizer has nobody
+        // to report it to: it is dropped here.
+        let Pending { data, callback } = *pending;
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| callback(env, data)));
     }
 
     let data = Box::into_raw(Box::new(Pending { data, callback }));

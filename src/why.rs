@@ -84,10 +84,19 @@ pub fn heap_explain_probe(heap: &External<Heap>, probe_class: String) -> Result<
 
 /// Explains up to `limit` objects of class `class`: JSON `{ live, explained, paths }`, where
 /// `live` counts every object of that class the root reaches.
+/// `limit` is a whole number >= 1 (a JavaScript number: 2^32 and more mean "all", not a
+/// wrapped-around count).
 #[napi]
-pub fn heap_explain_class(heap: &External<Heap>, class: String, limit: u32) -> Result<String> {
+pub fn heap_explain_class(heap: &External<Heap>, class: String, limit: f64) -> Result<String> {
+    if !(limit >= 1.0 && limit.fract() == 0.0) {
+        return Err(Error::new(
+            Status::InvalidArg,
+            format!("limit must be an integer >= 1, not {limit}"),
+        ));
+    }
     let all = heap::objects_of_class(&heap.graph, &class);
     let reached: Vec<u32> = all.into_iter().filter(|&n| heap.paths.reached(n)).collect();
+    // `as` saturates: a limit past usize::MAX (or infinite) takes them all.
     let sample = &reached[..reached.len().min(limit as usize)];
     let explanation = heap::explain(&heap.graph, &heap.paths, sample);
     serde_json::to_string(&serde_json::json!({

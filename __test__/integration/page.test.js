@@ -9,6 +9,8 @@ const test = require('node:test')
 const assert = require('node:assert/strict')
 const fs = require('node:fs')
 const path = require('node:path')
+const http = require('node:http')
+const crypto = require('node:crypto')
 const { spawn } = require('node:child_process')
 
 const CHROMIUM = [process.env.WEAK_TRACKER_CHROMIUM, '/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => p && fs.existsSync(p))
@@ -30,26 +32,53 @@ function seriesRows(page) {
   )
 }
 
-test('the live page shows the leaking line rising, names it as a suspect, and explains it with why', { skip, timeout: 120_000 }, async (t) => {
-  assert.ok(CHROMIUM, 'CI=true and no Chromium: .ci/run should have installed the chromium package')
+function launch() {
   const { chromium } = require('playwright-core')
-  const app = spawn(process.execPath, [demo], { stdio: ['ignore', 'pipe', 'inherit'] })
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  })
+}
+
+// A new tab that records every request (address and Referer) and every failure.
+async function openTab(t, browser) {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } })
+  const requests = []
+  const failures = []
+  page.on('request', (request) => requests.push({ url: request.url(), referer: request.headers().referer ?? '' }))
+  page.on('pageerror', (error) => failures.push(error.message))
+  page.on('requestfailed', (request) => failures.push(`${request.url()}: ${request.failure()?.errorText}`))
+  page.on('response', (response) => {
+    if (response.status() >= 400) failures.push(`${response.url()}: ${response.status()}`)
+  })
+  return { page, requests, failures }
+}
+
+const hasRow = (key) => [...document.querySelectorAll('#series tbody tr td:nth-child(2)')].some((td) => td.textContent === key)
+
+// Starts `script` with `args`, and resolves with the page address it prints.
+async function start(t, script, args = [], env = {}) {
+  const app = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } })
   t.after(() => app.kill('SIGTERM'))
   let out = ''
-  const url = await new Promise((resolve, reject) => {
+  return new Promise((resolve, reject) => {
     app.stdout.on('data', (chunk) => {
       out += chunk
       const found = out.match(/^Live page: (\S+)$/m)
       if (found) resolve(found[1])
     })
-    app.once('exit', (code) => reject(new Error(`the demo exited (${code}) before serving the page:\n${out}`)))
+    app.once('exit', (code) => reject(new Error(`${path.basename(script)} exited (${code}) before serving the page:\n${out}`)))
   })
+}
+
+const pageApp = path.join(__dirname, '../fixtures/page-app.js')
+
+test('the live page shows the leaking line rising, names it as a suspect, and explains it with why', { skip, timeout: 120_000 }, async (t) => {
+  assert.ok(CHROMIUM, 'CI=true and no Chromium: .ci/run should have installed the chromium package')
+  const url = await start(t, demo)
   assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/$/)
 
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  })
+  const browser = await launch()
   t.after(() => browser.close())
   const page = await browser.newPage({ viewport: { width: 1280, height: 1400 } })
   const failures = []
@@ -98,5 +127,42 @@ test('the live page shows the leaking line rising, names it as a suspect, and ex
 
   fs.mkdirSync(artifacts, { recursive: true })
   await page.screenshot({ path: path.join(artifacts, 'page.png'), fullPage: true })
+  assert.deepEqual(failures, [])
+})
+
+test('with a token, the page works in Chromium, and the token goes no further than the first request', { skip, timeout: 120_000 }, async (t) => {
+  assert.ok(CHROMIUM, 'CI=true and no Chromium: .ci/run should have installed the chromium package')
+  const token = crypto.randomBytes(24).toString('hex')
+  const url = await start(t, pageApp, ['token'], { WEAK_TRACKER_PAGE_TOKEN: token })
+  assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/\?token=[0-9a-f]+$/)
+  const browser = await launch()
+  t.after(() => browser.close())
+  const { page, requests, failures } = await openTab(t, browser)
+  await page.goto(url)
+  assert.equal(page.url(), url.slice(0, url.indexOf('?')), 'the address bar no longer has the token')
+  await page.waitForFunction(hasRow, 'kept-k')
+  assert.match(await page.textContent('#status'), /samples, one a second/)
+
+  await page.click('#series tbody tr:has(td:text-is("kept-k")) button.why')
+  await page.waitForFunction(() => document.getElementById('why').textContent.includes('╰→'), null, { timeout: 60_000 })
+  assert.match(await page.textContent('#why'), /__pageAppKept \(property\)/)
+
+  assert.ok(requests.length > 3, requests.map((r) => r.url).join('\n'))
+  assert.equal(requests[0].url, url)
+  for (const { url: address, referer } of requests.slice(1)) {
+    assert.ok(!address.includes(token) && !referer.includes(token), `${address} (Referer: ${referer}) carries the token`)
+  }
+  assert.deepEqual(failures, [])
+})
+
+test('mounted under a prefix, the page at /leaks (no slash) works in Chromium', { skip, timeout: 60_000 }, async (t) => {
+  assert.ok(CHROMIUM, 'CI=true and no Chromium: .ci/run should have installed the chromium package')
+  const url = await start(t, pageApp, ['prefix'])
+  const browser = await launch()
+  t.after(() => browser.close())
+  const { page, failures } = await openTab(t, browser)
+  await page.goto(url)
+  assert.match(page.url(), /\/leaks\/$/)
+  await page.waitForFunction(hasRow, 'kept-k')
   assert.deepEqual(failures, [])
 })

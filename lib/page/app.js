@@ -2,13 +2,15 @@
 // The live page: renders what the server pushes. Every text from the app (keys, origins, paths)
 // goes into the page as text, never as markup.
 
-const token = new URLSearchParams(location.search).get('token')
-const query = token ? `?token=${encodeURIComponent(token)}` : ''
+// With a token, the server traded the one in the address for a cookie before this page loaded:
+// the page's own requests carry the cookie, never the token.
 const WINDOW = 60 // samples: "last minute"
 const COLORS = ['#c0392b', '#2471a3', '#1e8449', '#b9770e', '#7d3c98', '#117a65', '#a04000', '#2e4053']
 
-let labels = []
+// Series id -> { key, origin, thread }; the thread this page's server runs in.
+let labels = new Map()
 let history = []
+let pageThread = 0
 
 function cell(row, text, className) {
   const td = document.createElement('td')
@@ -18,21 +20,30 @@ function cell(row, text, className) {
   return td
 }
 
-function whyButton(row, key, origin) {
+function threadName(thread) {
+  return thread === 0 ? 'main' : `worker ${thread}`
+}
+
+function whyButton(row, key, origin, thread) {
   const td = document.createElement('td')
   const button = document.createElement('button')
   button.textContent = 'why'
   button.className = 'why'
-  button.addEventListener('click', () => why(key, origin))
+  if (thread !== undefined && thread !== pageThread) button.title = `${threadName(thread)}: why() looks at the heap of the page's own thread only`
+  button.addEventListener('click', () => why(key, origin, thread))
   td.append(button)
   row.append(td)
 }
 
 // Per series: its counts over the kept samples (0 where it had none).
 function seriesValues() {
-  const values = labels.map(() => new Array(history.length).fill(0))
+  const values = new Map()
+  for (const id of labels.keys()) values.set(id, new Array(history.length).fill(0))
   history.forEach((sample, t) => {
-    for (let i = 0; i < sample.counts.length; i += 2) values[sample.counts[i]][t] = sample.counts[i + 1]
+    for (let i = 0; i < sample.counts.length; i += 2) {
+      const v = values.get(sample.counts[i])
+      if (v !== undefined) v[t] = sample.counts[i + 1]
+    }
   })
   return values
 }
@@ -40,9 +51,9 @@ function seriesValues() {
 function render() {
   const values = seriesValues()
   const last = history.length - 1
-  const rows = labels
-    .map((label, id) => {
-      const v = values[id]
+  const rows = [...labels]
+    .map(([id, label]) => {
+      const v = values.get(id)
       const now = last >= 0 ? v[last] : 0
       const start = Math.max(0, last - WINDOW)
       const then = v[start] ?? 0
@@ -69,10 +80,10 @@ function render() {
     row.append(td)
     cell(row, r.key)
     cell(row, r.origin, 'origin')
-    cell(row, r.thread === 0 ? 'main' : `worker ${r.thread}`)
+    cell(row, threadName(r.thread))
     cell(row, String(r.now), 'num live')
     cell(row, r.delta > 0 ? `↑ +${r.delta}` : r.delta < 0 ? `↓ ${r.delta}` : '→ 0', 'num trend')
-    whyButton(row, r.key, r.origin)
+    whyButton(row, r.key, r.origin, r.thread)
     body.append(row)
   })
   document.getElementById('status').textContent = `${history.length} samples, one a second; ${rows.filter((r) => r.rising).length} line(s) rising`
@@ -85,7 +96,7 @@ function draw(values, rows) {
   const h = canvas.height
   const pad = 40
   g.clearRect(0, 0, w, h)
-  const max = Math.max(1, ...rows.map((r) => Math.max(...values[r.id])))
+  const max = Math.max(1, ...rows.map((r) => Math.max(...values.get(r.id))))
   g.strokeStyle = '#ccd1d9'
   g.fillStyle = '#5b6575'
   g.font = '12px sans-serif'
@@ -103,7 +114,7 @@ function draw(values, rows) {
     g.strokeStyle = COLORS[i % COLORS.length]
     g.lineWidth = r.rising ? 3 : 1.5
     g.beginPath()
-    values[r.id].forEach((v, t) => {
+    values.get(r.id).forEach((v, t) => {
       const x = pad + ((w - pad - 10) * t) / (n - 1)
       const y = h - pad - ((h - pad - 10) * v) / max
       if (t === 0) g.moveTo(x, y)
@@ -132,12 +143,18 @@ function renderTables(tables) {
   document.getElementById('baseline-time').textContent = tables.baselineTime ? `set at ${new Date(tables.baselineTime).toLocaleTimeString()}` : 'not set'
 }
 
-async function why(key, origin) {
+async function why(key, origin, thread) {
   const status = document.getElementById('why-status')
   const out = document.getElementById('why')
   status.textContent = `why('${key}') at ${origin}: taking a heap snapshot…`
-  const res = await fetch(`why${query}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ key, origin }) })
+  const res = await fetch('why', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ key, origin, thread }) })
   const body = await res.json()
+  if (res.status === 422) {
+    // Objects of another thread or tracker: the server says which, and why it cannot look.
+    status.textContent = `why('${key}'): not explained here`
+    out.textContent = body.error
+    return
+  }
   if (!res.ok) {
     status.textContent = `why failed: ${body.error}`
     return
@@ -152,18 +169,21 @@ async function why(key, origin) {
   out.textContent = site.paths.map((p) => p.text).join('\n\n') || '(no retainer path: nothing in the heap snapshot holds them)'
 }
 
-document.getElementById('baseline').addEventListener('click', () => fetch(`baseline${query}`, { method: 'POST' }))
+document.getElementById('baseline').addEventListener('click', () => fetch('baseline', { method: 'POST' }))
 
-const events = new EventSource(`events${query}`)
+const events = new EventSource('events')
 events.addEventListener('history', (e) => {
   const data = JSON.parse(e.data)
-  labels = data.labels
+  pageThread = data.thread
+  labels = new Map(data.labels)
   history = data.history
   render()
 })
+// Each sample names only the series new since the last one, and the ones no sample kept shows.
 events.addEventListener('sample', (e) => {
   const data = JSON.parse(e.data)
-  labels = data.labels
+  for (const [id, label] of data.added) labels.set(id, label)
+  for (const id of data.dropped) labels.delete(id)
   history.push(data.sample)
   if (history.length > 900) history.shift()
   render()

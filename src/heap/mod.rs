@@ -2,6 +2,7 @@
 //! objects alive. No Node-API here: `src/why.rs` is the facade.
 
 pub mod paths;
+pub mod scope;
 pub mod snapshot;
 
 pub use paths::{explain, objects_of_class, probe_targets, Explanation, Group, Paths, Step};

@@ -65,6 +65,9 @@ pub struct HeapGraph {
     content_type: Vec<bool>,
     /// Whether each edge type's name is a number rather than a string index.
     indexed_edge_type: Vec<bool>,
+    /// Strings kept while decoding only because a `code` node holds them by a hidden edge (a
+    /// scope's variable names): see `needed_strings`.
+    scoped_strings: Vec<bool>,
 }
 
 impl HeapGraph {
@@ -223,7 +226,7 @@ impl HeapGraph {
 
     /// The string indices a report may show: names of nodes that are not app data, and names of
     /// edges that are not indices.
-    fn needed_strings(&self) -> Vec<bool> {
+    fn needed_strings(&mut self) -> Vec<bool> {
         let mut needed = Vec::new();
         let mut mark = |i: u32| {
             let i = i as usize;
@@ -242,7 +245,64 @@ impl HeapGraph {
                 mark(self.edge_name[edge]);
             }
         }
+        // A scope's variable names are strings that a `system / ScopeInfo` (a `code` node) holds
+        // by hidden edges. Names are not known yet: keep such strings for now, and forget, once
+        // the names are read, every one that no ScopeInfo holds (`forget_unscoped_strings`).
+        let mut scoped = vec![false; needed.len()];
+        for node in 0..self.node_count() as u32 {
+            if self.node_type_name(node) != "code" {
+                continue;
+            }
+            for edge in self.edges(node) {
+                let to = self.edge_to[edge];
+                if self.edge_type_name(edge) == "hidden" && self.node_type_name(to) == "string" {
+                    let i = self.node_name[to as usize] as usize;
+                    if scoped.len() <= i {
+                        scoped.resize(i + 1, false);
+                    }
+                    scoped[i] = !needed.get(i).copied().unwrap_or(false);
+                }
+            }
+        }
+        if needed.len() < scoped.len() {
+            needed.resize(scoped.len(), false);
+        }
+        for (n, &s) in needed.iter_mut().zip(&scoped) {
+            *n |= s;
+        }
+        self.scoped_strings = scoped;
         needed
+    }
+
+    /// Drops the strings kept for scopes' variable names that no `system / ScopeInfo` holds.
+    fn forget_unscoped_strings(&mut self) {
+        let scoped = std::mem::take(&mut self.scoped_strings);
+        if scoped.is_empty() {
+            return;
+        }
+        let mut confirmed = vec![false; scoped.len()];
+        for node in 0..self.node_count() as u32 {
+            if self.node_type_name(node) != "code"
+                || self.node_name_raw(node) != Some("system / ScopeInfo")
+            {
+                continue;
+            }
+            for edge in self.edges(node) {
+                let to = self.edge_to[edge];
+                if self.edge_type_name(edge) == "hidden" && self.node_type_name(to) == "string" {
+                    if let Some(c) = confirmed.get_mut(self.node_name[to as usize] as usize) {
+                        *c = true;
+                    }
+                }
+            }
+        }
+        for (i, (&s, &c)) in scoped.iter().zip(&confirmed).enumerate() {
+            if s && !c {
+                if let Some(slot) = self.strings.get_mut(i) {
+                    *slot = None;
+                }
+            }
+        }
     }
 }
 
@@ -605,6 +665,7 @@ impl Decoder {
             }
         }
         self.graph.check(&self.state)?;
+        self.graph.forget_unscoped_strings();
         Ok(self.graph)
     }
 
@@ -851,6 +912,55 @@ pub(crate) mod tests {
         assert!(
             !graph.strings.iter().flatten().any(|s| s.contains("secret")),
             "string contents are dropped while streaming"
+        );
+    }
+
+    #[test]
+    fn keeps_the_variable_names_a_scope_info_holds_and_no_other_string_contents() {
+        // root -> ScopeInfo(code) -hidden 0-> "workerLeak"(string)
+        //      -> (constant pool)(code) -hidden 0-> "secret-literal"(string)
+        //      -> Foo -property "s"-> "secret-data"(string)
+        let text = snapshot(
+            &[
+                [9, 0, 1, 0, 3],
+                [4, 1, 3, 0, 1],
+                [2, 2, 5, 0, 0],
+                [4, 3, 7, 0, 1],
+                [2, 4, 9, 0, 0],
+                [3, 5, 11, 0, 1],
+                [2, 6, 13, 0, 0],
+            ],
+            &[
+                [3, 7, 1],
+                [3, 7, 3],
+                [3, 7, 5],
+                [4, 0, 2],
+                [4, 0, 4],
+                [2, 8, 6],
+            ],
+            &[
+                "",
+                "system / ScopeInfo",
+                "workerLeak",
+                "(constant pool)",
+                "secret-literal",
+                "Foo",
+                "secret-data",
+                "x",
+                "s",
+            ],
+        );
+        let graph = HeapGraph::read(text.as_bytes()).unwrap();
+        assert_eq!(graph.strings[2].as_deref(), Some("workerLeak"));
+        assert_eq!(
+            graph.node_name(2),
+            "(string)",
+            "still not shown as a node name"
+        );
+        assert!(
+            !graph.strings.iter().flatten().any(|s| s.contains("secret")),
+            "{:?}",
+            graph.strings
         );
     }
 

@@ -4,8 +4,9 @@
 // rebuilds nothing when nothing changed), checked for what can be checked without running them:
 // file format and architecture, the Node-API entry point exported, no dynamic dependency beyond the
 // platform's own system libraries, the oldest glibc or macOS they claim, and each package.json.
-// linux-x64-gnu runs in every other test, linux-arm64-gnu in the arm64 suite under qemu
-// (scripts/arm64.js) and in the registry test; darwin, win32 and musl run in the GitHub workflow.
+// Part of `npm run test:release`. linux-x64-gnu runs in every other test, linux-arm64-gnu in the
+// arm64 suite under qemu (scripts/arm64.js) and in the registry test; darwin, win32 and musl are
+// for the GitHub workflow (__test__/integration/workflow.test.js checks its shape).
 
 const test = require('node:test')
 const assert = require('node:assert/strict')
@@ -114,16 +115,3 @@ for (const target of TARGETS) {
     for (const lib of needed) assert.match(lib, system, `${platform} needs ${lib}`)
   })
 }
-
-test('the GitHub workflow runs the core suite on every platform that cannot run here', () => {
-  const yaml = require('js-yaml')
-  const workflow = yaml.load(fs.readFileSync(path.join(root, '.github/workflows/CI.yml'), 'utf8'))
-  const { settings, node } = workflow.jobs.test.strategy.matrix
-  assert.deepEqual(settings.map((s) => s.platform).sort(), PLATFORMS.filter((p) => p !== 'linux-x64-gnu').sort())
-  assert.deepEqual(node, ['18', '20', '22', '24', '26'])
-  assert.deepEqual(workflow.jobs.test.needs, 'build')
-  const steps = workflow.jobs.test.steps.map((s) => s.run ?? '').join('\n')
-  assert.match(steps, /cp npm\/\$\{\{ matrix\.settings\.platform \}\}\/\*\.node \./)
-  assert.match(steps, /node --expose-gc --test __test__\/\*\.test\.js/)
-  assert.match(workflow.jobs.build.steps.map((s) => s.run ?? '').join('\n'), /npm run build:all/)
-})

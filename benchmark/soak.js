@@ -8,7 +8,7 @@
 // million tracked objects kept alive, and prints the cost per cycle of each: it must not grow with
 // the number of live objects.
 //
-//   npm run soak            (node --expose-gc scripts/soak.js [cycles])
+//   npm run soak            (node --expose-gc benchmark/soak.js [cycles])
 
 const assert = require('node:assert/strict')
 const { WeakTracker } = require('..')
