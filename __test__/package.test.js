@@ -22,8 +22,10 @@ test('the main tarball carries the front, the loader, the types, README and lice
     'index.d.ts',
     'index.js',
     'lib/assert.js',
+    'lib/attach.js',
     'lib/binding.js',
     'lib/collect.js',
+    'lib/commands/attach.js',
     'lib/commands/errors.js',
     'lib/commands/why.js',
     'lib/errors.js',
@@ -36,10 +38,16 @@ test('the main tarball carries the front, the loader, the types, README and lice
     'lib/process.js',
     'lib/prometheus.js',
     'lib/refs.js',
+    'lib/register.js',
+    'lib/report.js',
+    'lib/sampling.js',
     'lib/tracker.js',
+    'lib/watch.js',
     'lib/why.js',
     'package.json',
     'prometheus.d.ts',
+    'register.d.ts',
+    'register.js',
   ])
   assert.ok(packed.size < 100_000, `the main tarball stays small: ${packed.size} bytes`)
 })

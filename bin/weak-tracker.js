@@ -8,6 +8,7 @@
 
 const COMMANDS = {
   why: '../lib/commands/why.js',
+  attach: '../lib/commands/attach.js',
 }
 
 const USAGE = `usage: weak-tracker <command> [options]

@@ -59,7 +59,8 @@ function config(env) {
     page: page === undefined ? undefined : portOf('WEAK_TRACKER_PAGE', page),
     metrics: metrics === undefined ? undefined : portOf('WEAK_TRACKER_METRICS', metrics),
     interval: interval === undefined ? 128 * 1024 : positive('WEAK_TRACKER_SAMPLING_INTERVAL', interval, 1024, 2 ** 30),
-    period: period === undefined ? 10 : positive('WEAK_TRACKER_SAMPLING_PERIOD', period, 0.1, 3600),
+    // Unset: 10 s, stretched so that reads take at most 0.5% of the thread's time; set: as given.
+    period: period === undefined ? null : positive('WEAK_TRACKER_SAMPLING_PERIOD', period, 0.1, 3600),
     watch: get('WEAK_TRACKER_WATCH') !== '0',
   }
 }
@@ -132,7 +133,8 @@ class Register {
   }
 
   #schedule() {
-    const delay = this.#sampler.nextDelay(this.#config.period * 1000)
+    const { period } = this.#config
+    const delay = period === null ? this.#sampler.nextDelay(10_000) : period * 1000
     this.#timer = setTimeout(() => {
       this.#guard(() => {
         this.#sampler.read()

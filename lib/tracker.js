@@ -155,16 +155,13 @@ class WeakTracker extends EventEmitter {
     if ((typeof obj !== 'object' || obj === null) && typeof obj !== 'function') {
       throw invalidArgType('obj', 'object', obj, this.expectCollected)
     }
-    const origin = captureOrigin(this.expectCollected)
-    native.track(this.#native, this.#siteId(key, origin, this.#expectedIds, true), obj)
-    this.emit('ref', key, origin)
+    this[expectCollectedAt](key, captureOrigin(this.expectCollected), obj)
   }
 
   // expectCollected() with an origin given rather than captured: the zero-code watchers (lib/watch.js)
   // name an HTTP request by its route, which no stack line says. Not public: `origin` is trusted.
   [expectCollectedAt](key, origin, obj) {
     native.track(this.#native, this.#siteId(key, origin, this.#expectedIds, true), obj)
-    if (!this.#publishing) this.#schedulePublish()
     this.emit('ref', key, origin)
   }
 

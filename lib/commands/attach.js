@@ -5,34 +5,39 @@
 
 const { parseArgs } = require('node:util')
 const { connect, detach, AttachError, DEFAULT_PORT } = require('../attach.js')
+const { inputError, usageError } = require('./errors.js')
 const { LineHistory } = require('../sampling.js')
 const { buildReport, reportText } = require('../report.js')
 
 const usage = 'usage: weak-tracker attach PID [--seconds N] [--port P] [--interval BYTES] [--json]'
 
-class UsageError extends Error {}
-
 function integer(name, text, min, max, fallback) {
   if (text === undefined) return fallback
   const n = Number(text)
-  if (!/^\d+$/.test(text) || n < min || n > max) throw new UsageError(`--${name} must be an integer from ${min} to ${max}, not ${JSON.stringify(text)}`)
+  if (!/^\d+$/.test(text) || n < min || n > max) throw usageError(`--${name} must be an integer from ${min} to ${max}, not ${JSON.stringify(text)}`)
   return n
 }
 
 function options(argv) {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      seconds: { type: 'string' },
-      port: { type: 'string' },
-      interval: { type: 'string' },
-      json: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  })
+  let parsed
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        seconds: { type: 'string' },
+        port: { type: 'string' },
+        interval: { type: 'string' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    })
+  } catch (error) {
+    throw usageError(error.message)
+  }
+  const { values, positionals } = parsed
   if (values.help) return { help: true }
-  if (positionals.length !== 1 || !/^\d+$/.test(positionals[0])) throw new UsageError('PID must be a process id')
+  if (positionals.length !== 1 || !/^\d+$/.test(positionals[0])) throw usageError('PID must be a process id')
   return {
     pid: Number(positionals[0]),
     seconds: integer('seconds', values.seconds, 1, 86_400, 30),
@@ -73,7 +78,12 @@ async function run(argv, { stdout = process.stdout } = {}) {
     stdout.write(`${usage}\n`)
     return 0
   }
-  const session = await connect(opts.pid, { port: opts.port })
+  let session
+  try {
+    session = await connect(opts.pid, { port: opts.port })
+  } catch (error) {
+    throw error instanceof AttachError ? inputError(error.message) : error
+  }
   let history
   try {
     history = await sample(session, opts)
@@ -90,4 +100,4 @@ async function run(argv, { stdout = process.stdout } = {}) {
   return 0
 }
 
-module.exports = { usage, run, UsageError, AttachError }
+module.exports = { usage, run }
