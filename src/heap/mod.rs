@@ -1,8 +1,10 @@
 //! Heap snapshots: decoding V8's format into flat columns, and the shortest paths that keep
 //! objects alive. No Node-API here: `src/why.rs` is the facade.
 
+pub mod dominators;
 pub mod paths;
 pub mod snapshot;
 
+pub use dominators::Retained;
 pub use paths::{explain, objects_of_class, probe_targets, Explanation, Group, Paths, Step};
 pub use snapshot::{Decoder, HeapGraph, SnapshotError};

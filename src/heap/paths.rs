@@ -51,7 +51,7 @@ fn meaningful_node(graph: &HeapGraph, node: u32) -> bool {
     )
 }
 
-fn meaningful_edge(graph: &HeapGraph, from: u32, edge: usize) -> bool {
+pub(crate) fn meaningful_edge(graph: &HeapGraph, from: u32, edge: usize) -> bool {
     let to = graph.edge_to[edge];
     if to == from {
         return false;
@@ -142,6 +142,12 @@ impl Paths {
     /// Whether `node` is reachable from the root over meaningful edges.
     pub fn reached(&self, node: u32) -> bool {
         node == 0 || self.parent[node as usize] != NONE
+    }
+
+    /// The node and the edge (index) through which the search first reached `node`.
+    pub fn parent(&self, node: u32) -> Option<(u32, u32)> {
+        let parent = *self.parent.get(node as usize)?;
+        (parent != NONE).then(|| (parent, self.parent_edge[node as usize]))
     }
 
     /// The path from the root to `node`: each node with the edge (index) that leads into it; the
