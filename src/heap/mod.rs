@@ -2,8 +2,10 @@
 //! objects alive. No Node-API here: `src/why.rs` is the facade.
 
 pub mod dominators;
+pub mod growth;
 pub mod paths;
 pub mod snapshot;
+pub mod summary;
 
 pub use dominators::Retained;
 pub use paths::{explain, objects_of_class, probe_targets, Explanation, Group, Paths, Step};
