@@ -54,7 +54,7 @@ pub struct HeapGraph {
     /// Per node: its own size in bytes, saturated at `u32::MAX` (V8 writes a number; a heap
     /// object of 4 GiB or more does not exist in V8's heap, whose large objects are far smaller).
     pub self_size: Vec<u32>,
-    /// Per node: its allocation trace node (0 for none); empty when the snapshot has no such field.
+    /// Per node: its allocation trace node (0 for none); empty when no node has one.
     pub trace_node_id: Vec<u32>,
     /// Source positions of functions: `[node ordinal, script_id, line, column]` (line and column
     /// from 0), in the order V8 writes them.
@@ -332,8 +332,10 @@ impl HeapGraph {
                 "corrupt heap snapshot: a location points past the last node".into(),
             ));
         }
-        if (!self.self_size.is_empty() && self.self_size.len() != n)
-            || (!self.trace_node_id.is_empty() && self.trace_node_id.len() != n)
+        if !self.trace_node_id.is_empty() {
+            self.trace_node_id.resize(n, 0);
+        }
+        if (!self.self_size.is_empty() && self.self_size.len() != n) || self.trace_node_id.len() > n
         {
             return Err(SnapshotError(
                 "corrupt heap snapshot: a node is cut short".into(),
@@ -419,6 +421,8 @@ struct State {
     edge_slots: [usize; 3],
     location_slots: [usize; 4],
     node_field: usize,
+    /// Nodes read whole so far.
+    node_index: usize,
     edge_field: usize,
     location_field: usize,
     location: [u32; 4],
@@ -881,9 +885,18 @@ impl Decoder {
             } else if field == size {
                 graph.self_size.push(u32::try_from(n).unwrap_or(u32::MAX));
             } else if field == trace {
-                graph.trace_node_id.push(narrow(n)?);
+                // Kept only once a node has one: most snapshots have none.
+                if n != 0 && graph.trace_node_id.is_empty() {
+                    graph.trace_node_id.resize(state.node_index, 0);
+                }
+                if !graph.trace_node_id.is_empty() {
+                    graph.trace_node_id.push(narrow(n)?);
+                }
             }
             state.node_field = (field + 1) % state.node_fields;
+            if state.node_field == 0 {
+                state.node_index += 1;
+            }
         }
         Ok(())
     }
@@ -1049,9 +1062,6 @@ fn read_meta(
     graph.first_edge.reserve(nodes.saturating_add(1));
     if state.node_slots[4] != usize::MAX {
         graph.self_size.reserve(nodes);
-    }
-    if state.node_slots[5] != usize::MAX {
-        graph.trace_node_id.reserve(nodes);
     }
     graph.edge_type.reserve(edges);
     graph.edge_name.reserve(edges);
@@ -1331,6 +1341,12 @@ pub(crate) mod tests {
             );
         let graph = HeapGraph::read(traced.as_bytes()).unwrap();
         assert_eq!(graph.trace_node_id, vec![0, 4]);
+        let none = traced.replace("9,0,1,0,1,0,5,1,3,56,0,4", "9,0,1,0,1,0,5,1,3,56,0,0");
+        let graph = HeapGraph::read(none.as_bytes()).unwrap();
+        assert!(
+            graph.trace_node_id.is_empty(),
+            "kept only when a node has one"
+        );
         assert_eq!(graph.locations, vec![[1, 7, 34, 5]]);
     }
 }

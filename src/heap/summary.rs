@@ -116,21 +116,23 @@ pub fn classes(graph: &HeapGraph) -> (Vec<u32>, Vec<String>) {
 /// The children of each node in the dominator tree, as flat lists.
 pub(crate) fn tree_children(idom: &[u32]) -> (Vec<u32>, Vec<u32>) {
     let n = idom.len();
+    // Counts, then (prefix sums) where each list ends, then (filled backwards) where it starts.
     let mut first = vec![0u32; n + 1];
     for &d in idom {
         if d != NONE {
-            first[d as usize + 1] += 1;
+            first[d as usize] += 1;
         }
     }
-    for i in 1..=n {
-        first[i] += first[i - 1];
+    let mut total = 0;
+    for f in first.iter_mut() {
+        total += *f;
+        *f = total;
     }
-    let mut fill = first.clone();
-    let mut children = vec![0u32; first[n] as usize];
-    for (v, &d) in idom.iter().enumerate() {
+    let mut children = vec![0u32; total as usize];
+    for (v, &d) in idom.iter().enumerate().rev() {
         if d != NONE {
-            children[fill[d as usize] as usize] = v as u32;
-            fill[d as usize] += 1;
+            first[d as usize] -= 1;
+            children[first[d as usize] as usize] = v as u32;
         }
     }
     (first, children)
@@ -159,13 +161,10 @@ pub fn class_rows(
     // on the way down: an instance adds its retained size only when none is.
     let (first, children) = tree_children(&retained.idom);
     let mut open = vec![0u32; names.len()];
-    let mut stack: Vec<(u32, bool)> = vec![(0, false)];
-    while let Some((node, leaving)) = stack.pop() {
+    // (node, its next child): as deep as the tree, not as wide.
+    let mut stack: Vec<(u32, u32)> = Vec::new();
+    let mut enter = |node: u32, stack: &mut Vec<(u32, u32)>, open: &mut [u32]| {
         let c = class[node as usize] as usize;
-        if leaving {
-            open[c] -= 1;
-            continue;
-        }
         let row = &mut rows[c];
         row.count += 1;
         row.shallow_size += u64::from(graph.self_size(node));
@@ -173,9 +172,17 @@ pub fn class_rows(
             row.retained_size += retained.size[node as usize];
         }
         open[c] += 1;
-        stack.push((node, true));
-        for &child in &children[first[node as usize] as usize..first[node as usize + 1] as usize] {
-            stack.push((child, false));
+        stack.push((node, first[node as usize]));
+    };
+    enter(0, &mut stack, &mut open);
+    while let Some(top) = stack.last_mut() {
+        let (node, next) = *top;
+        if next < first[node as usize + 1] {
+            top.1 += 1;
+            enter(children[next as usize], &mut stack, &mut open);
+        } else {
+            stack.pop();
+            open[class[node as usize] as usize] -= 1;
         }
     }
     rows.retain(|r| r.count > 0 && r.name != "(synthetic)");
@@ -232,11 +239,9 @@ pub(crate) fn steps(graph: &HeapGraph, paths: &Paths, node: u32) -> Vec<Step> {
 /// The `limit` objects, functions and native nodes that retain most, largest first (ties by
 /// id), each with its shortest path, and the summary by class.
 pub fn top(graph: &HeapGraph, limit: usize) -> Top {
+    // The dominators first, then the summary and the ranking, then the paths: each step frees
+    // what the next does not need, so that the peak stays low on big snapshots.
     let retained = Retained::compute(graph);
-    let paths = Paths::search(graph);
-    let (class, names) = classes(graph);
-    let classes = class_rows(graph, &retained, &class, &names);
-    drop(class);
     let candidate = |node: u32| {
         matches!(graph.node_type_name(node), "object" | "closure" | "native")
             && retained.count[node as usize] > 0
@@ -256,10 +261,31 @@ pub fn top(graph: &HeapGraph, limit: usize) -> Top {
         ranked.select_nth_unstable_by_key(limit - 1, key);
     }
     ranked.truncate(limit);
+    ranked.shrink_to_fit();
     ranked.sort_by_key(key);
+    let sizes: Vec<(u64, u32)> = ranked
+        .iter()
+        .map(|&n| (retained.size[n as usize], retained.count[n as usize]))
+        .collect();
+    let reachable_size = retained.size.first().copied().unwrap_or(0);
+    let reachable_count = u64::from(retained.count.first().copied().unwrap_or(0));
+    let Retained { idom, size, count } = retained;
+    drop(count);
+    let retained = Retained {
+        idom,
+        size,
+        count: Vec::new(),
+    };
+    let classes = {
+        let (class, names) = classes(graph);
+        class_rows(graph, &retained, &class, &names)
+    };
+    drop(retained);
+    let paths = Paths::search(graph);
     let retainers = ranked
         .into_iter()
-        .map(|node| Retainer {
+        .zip(sizes)
+        .map(|(node, (retained_size, retained_count))| Retainer {
             id: graph.node_id(node),
             name: display_name(graph, node),
             node_type: graph.node_type_name(node).to_owned(),
@@ -267,8 +293,8 @@ pub fn top(graph: &HeapGraph, limit: usize) -> Top {
                 .then(|| location(graph, node))
                 .flatten(),
             self_size: u64::from(graph.self_size(node)),
-            retained_size: retained.size[node as usize],
-            retained_count: retained.count[node as usize],
+            retained_size,
+            retained_count,
             path: steps(graph, &paths, node),
         })
         .collect();
@@ -279,15 +305,15 @@ pub fn top(graph: &HeapGraph, limit: usize) -> Top {
         node_count: graph.node_count() as u64,
         edge_count: graph.edge_count() as u64,
         total_size,
-        reachable_size: retained.size.first().copied().unwrap_or(0),
-        reachable_count: u64::from(retained.count.first().copied().unwrap_or(0)),
+        reachable_size,
+        reachable_count,
         retainers,
         classes,
     }
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::heap::snapshot::tests::snapshot;
 
@@ -296,7 +322,7 @@ mod tests {
 
     /// root -> (GC roots) -> Cache(16) -> Array(32) -> Session×3(40 each, each with a 10-byte
     /// string); a Session inside another Session; a closure `handler` with a location.
-    fn sample() -> HeapGraph {
+    pub(crate) fn sample() -> HeapGraph {
         let strings = [
             "",
             "(GC roots)",
