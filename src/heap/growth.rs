@@ -91,9 +91,12 @@ pub struct GrowthTracker {
     files: usize,
     base_ids: Vec<u32>,
     base_max: u32,
-    /// Holders still growing, sorted by id.
+    /// The holders of the first snapshot: (id, retained size, retained count), sorted by id.
+    base_holders: Vec<(u32, u64, u32)>,
+    /// Holders still growing after the second, sorted by id.
     holders: Vec<Holder>,
-    groups: HashMap<u64, GroupTrack>,
+    groups: Vec<GroupTrack>,
+    group_index: HashMap<u64, u32>,
     below_max: u64,
     unbound: Vec<Unbound>,
 }
@@ -135,8 +138,9 @@ fn link(graph: &HeapGraph, node: u32, edge: u32) -> u64 {
 struct Signatures<'a> {
     graph: &'a HeapGraph,
     paths: &'a Paths,
-    /// Per node: (signature, last link) or (0, 0) when not computed yet.
-    memo: Vec<(u64, u64)>,
+    /// Per node: its signature (odd), or 0 when not computed yet, and its depth in the tree.
+    memo: Vec<u64>,
+    depth: Vec<u32>,
     stack: Vec<u32>,
 }
 
@@ -145,14 +149,16 @@ impl<'a> Signatures<'a> {
         Self {
             graph,
             paths,
-            memo: vec![(0, 0); graph.node_count()],
+            memo: vec![0; graph.node_count()],
+            depth: vec![0; graph.node_count()],
             stack: Vec::new(),
         }
     }
 
-    fn of(&mut self, node: u32) -> u64 {
+    /// The node's signature and its depth in the search tree.
+    fn of(&mut self, node: u32) -> (u64, u32) {
         let mut at = node;
-        while at != 0 && self.memo[at as usize] == (0, 0) {
+        while at != 0 && self.memo[at as usize] == 0 {
             self.stack.push(at);
             match self.paths.parent(at) {
                 Some((parent, _)) => at = parent,
@@ -161,23 +167,27 @@ impl<'a> Signatures<'a> {
         }
         while let Some(x) = self.stack.pop() {
             let Some((parent, edge)) = self.paths.parent(x) else {
-                self.memo[x as usize] = (1, 1);
+                self.memo[x as usize] = 1;
                 continue;
             };
-            let (sig, last) = if parent == 0 {
-                (1, 0)
-            } else {
-                self.memo[parent as usize]
-            };
             let l = link(self.graph, x, edge);
-            let sig = if l == last {
+            // A link like the one before it adds nothing: chains of any length are one shape.
+            let (sig, last, depth) = match self.paths.parent(parent) {
+                Some((_, parent_edge)) if parent != 0 => (
+                    self.memo[parent as usize],
+                    link(self.graph, parent, parent_edge),
+                    self.depth[parent as usize],
+                ),
+                _ => (1, 0, 0),
+            };
+            self.memo[x as usize] = if l == last {
                 sig
             } else {
                 hash_of((sig, l)) | 1
             };
-            self.memo[x as usize] = (sig, l);
+            self.depth[x as usize] = depth + 1;
         }
-        self.memo[node as usize].0
+        (self.memo[node as usize], self.depth[node as usize])
     }
 }
 
@@ -205,21 +215,40 @@ impl GrowthTracker {
                 .find(|&&id| id % 2 == 1)
                 .copied()
                 .unwrap_or(0);
-            self.holders = (0..graph.node_count() as u32)
+            self.base_holders = (0..graph.node_count() as u32)
                 .filter(|&n| holder_type(graph, n) && retained.count[n as usize] > 0)
-                .map(|n| Holder {
-                    id: graph.node_id(n),
-                    sizes: vec![retained.size[n as usize]],
-                    counts: vec![retained.count[n as usize]],
+                .map(|n| {
+                    let n = n as usize;
+                    (graph.node_id[n], retained.size[n], retained.count[n])
                 })
                 .collect();
-            self.holders.sort_unstable_by_key(|h| h.id);
-            self.holders.dedup_by_key(|h| h.id);
+            self.base_holders.sort_unstable_by_key(|h| h.0);
+            self.base_holders.dedup_by_key(|h| h.0);
             return;
         }
         // Holders: keep those that grew again.
         // (id, node) of the holders that grew.
         let mut grew: Vec<(u32, u32)> = Vec::new();
+        if file == 1 {
+            for node in 0..graph.node_count() as u32 {
+                let id = graph.node_id(node);
+                let Ok(i) = self.base_holders.binary_search_by_key(&id, |h| h.0) else {
+                    continue;
+                };
+                let (_, size0, count0) = self.base_holders[i];
+                let (size, count) = (retained.size[node as usize], retained.count[node as usize]);
+                if size > size0 && count > count0 {
+                    self.holders.push(Holder {
+                        id,
+                        sizes: vec![size0],
+                        counts: vec![count0],
+                    });
+                }
+            }
+            self.base_holders = Vec::new();
+            self.holders.sort_unstable_by_key(|h| h.id);
+            self.holders.dedup_by_key(|h| h.id);
+        }
         for node in 0..graph.node_count() as u32 {
             let id = graph.node_id(node);
             if let Ok(i) = self.holders.binary_search_by_key(&id, |h| h.id) {
@@ -242,7 +271,11 @@ impl GrowthTracker {
         }
         // New objects, by class and path shape.
         let mut signatures = Signatures::new(graph, &paths);
-        let mut member: HashMap<u32, u64> = HashMap::new();
+        let mut group_of: Vec<u32> = if last {
+            vec![NONE; graph.node_count()]
+        } else {
+            Vec::new()
+        };
         for node in 0..graph.node_count() as u32 {
             if !counted(graph, node) || retained.count[node as usize] == 0 || !paths.reached(node) {
                 continue;
@@ -255,35 +288,47 @@ impl GrowthTracker {
                 self.below_max += u64::from(last);
             }
             let class = display_name(graph, node);
-            let key = hash_of((signatures.of(node), &class));
+            let (signature, depth) = signatures.of(node);
+            let key = hash_of((signature, &class));
             let files = self.files;
-            let group = self.groups.entry(key).or_insert_with(|| GroupTrack {
-                class,
-                counts: Vec::new(),
-                shallow_size: 0,
-                retained_size: 0,
-                example: (usize::MAX, u32::MAX),
-                example_node: NONE,
-                path: Vec::new(),
+            let groups = &mut self.groups;
+            let index = *self.group_index.entry(key).or_insert_with(|| {
+                groups.push(GroupTrack {
+                    class,
+                    counts: Vec::new(),
+                    shallow_size: 0,
+                    retained_size: 0,
+                    example: (usize::MAX, u32::MAX),
+                    example_node: NONE,
+                    path: Vec::new(),
+                });
+                groups.len() as u32 - 1
             });
+            let group = &mut self.groups[index as usize];
             group.counts.resize(files, 0);
             group.counts[file] += 1;
             if last {
-                member.insert(node, key);
+                group_of[node as usize] = index;
+                group.shallow_size += u64::from(graph.self_size(node));
+                let example = (depth as usize, graph.node_id(node));
+                if example < group.example {
+                    group.example = example;
+                    group.example_node = node;
+                }
             }
         }
         if last {
-            for (&node, &key) in &member {
-                let Some(group) = self.groups.get_mut(&key) else {
+            drop(signatures);
+            for (node, &index) in group_of.iter().enumerate() {
+                if index == NONE {
                     continue;
-                };
-                group.shallow_size += u64::from(graph.self_size(node));
+                }
                 // Each byte once: only members that no member of the same group dominates.
-                let mut at = retained.idom[node as usize];
+                let mut at = retained.idom[node];
                 let mut inside = false;
                 let mut hops = 0;
                 while at != NONE && at != 0 && hops < 10_000 {
-                    if member.get(&at) == Some(&key) {
+                    if group_of[at as usize] == index {
                         inside = true;
                         break;
                     }
@@ -291,16 +336,10 @@ impl GrowthTracker {
                     hops += 1;
                 }
                 if !inside {
-                    group.retained_size += retained.size[node as usize];
-                }
-                let length = paths.path(node).map_or(usize::MAX, |p| p.len());
-                let example = (length, graph.node_id(node));
-                if example < group.example {
-                    group.example = example;
-                    group.example_node = node;
+                    self.groups[index as usize].retained_size += retained.size[node];
                 }
             }
-            for group in self.groups.values_mut() {
+            for group in &mut self.groups {
                 if group.example_node != NONE {
                     group.path = steps(graph, &paths, group.example_node);
                 }
@@ -376,7 +415,7 @@ impl GrowthTracker {
         let files = self.files;
         let mut groups: Vec<NewGroup> = self
             .groups
-            .into_values()
+            .into_iter()
             .map(|mut g| {
                 g.counts.resize(files, 0);
                 let growing = g.counts.windows(2).all(|w| w[1] > w[0]);
