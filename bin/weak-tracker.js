@@ -9,6 +9,8 @@
 const COMMANDS = {
   why: '../lib/commands/why.js',
   attach: '../lib/commands/attach.js',
+  growth: '../lib/commands/growth.js',
+  top: '../lib/commands/top.js',
 }
 
 const USAGE = `usage: weak-tracker <command> [options]
