@@ -157,7 +157,7 @@ class Register {
   }
 
   #startPage() {
-    const tracker = this.#tracker ?? require('../index.js')()
+    const tracker = this.#tracker ?? require('./shared.js').sharedTracker()
     tracker
       .serve({ port: this.#config.page, host: '127.0.0.1' })
       .then((page) => this.#servers.push(page))
