@@ -318,3 +318,39 @@ const timer = setInterval(() => {
   const line = out.stderr.split('\n').find((l) => l.includes('workerLeak'))
   assert.match(line ?? '', /worker\.js:\d+:\d+\) \[thread [1-9]\d*\]$/, out.stderr)
 })
+
+// The first `tables` event of the page's stream.
+function firstTables(port) {
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host: '127.0.0.1', port, path: '/events' }, (res) => {
+      let text = ''
+      res.setEncoding('utf8')
+      res.on('data', (d) => {
+        text += d
+        const at = text.indexOf('event: tables\ndata: ')
+        const end = at < 0 ? -1 : text.indexOf('\n\n', at)
+        if (end > 0) {
+          req.destroy()
+          resolve(JSON.parse(text.slice(at + 'event: tables\ndata: '.length, end)))
+        }
+      })
+    })
+    req.on('error', reject)
+  })
+}
+
+test('the page started by WEAK_TRACKER_PAGE shows the growing lines beside the retained requests', async () => {
+  const pagePort = await freePort()
+  const { port, stop } = await start(['--require', register], {
+    WEAK_TRACKER_PAGE: String(pagePort),
+    WEAK_TRACKER_SAMPLING_PERIOD: '0.2',
+    WEAK_TRACKER_SAMPLING_INTERVAL: '16384',
+  })
+  await load(port, 4, 300)
+  const tables = await firstTables(pagePort)
+  assert.ok(Array.isArray(tables.lines), 'lines are on the page')
+  assert.ok(tables.lines.some((l) => l.origin.includes('zero-app.js')), JSON.stringify(tables.lines.slice(0, 5)))
+  assert.ok(tables.retained.some((r) => r.key === 'http.IncomingMessage' && r.origin === 'GET /leak/:id'))
+  const { code } = await stop()
+  assert.equal(code, 0)
+})

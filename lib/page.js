@@ -15,6 +15,7 @@ const net = require('node:net')
 const path = require('node:path')
 const crypto = require('node:crypto')
 const { series, processRefs } = require('./process.js')
+const { currentLines } = require('./sampling.js')
 const { threadId } = require('node:worker_threads')
 const { outOfRange, invalidArgValue } = require('./errors.js')
 const { isObject, validateObject, validateString, validateInteger } = require('./validate.js')
@@ -237,6 +238,8 @@ function createHandler(tracker, { prefix = '', token, hosts = [] } = {}) {
     return {
       suspects: tracker.suspects({ olderThan: 10_000 }),
       retained: tracker.retained({ olderThan: 0 }),
+      // Growing lines of the sampling profiler, when weak-tracker/register runs; else null.
+      lines: currentLines()?.slice(0, 20) ?? null,
       diff: baseline === null ? null : tracker.diff(baseline, now),
       baselineTime: baseline?.time ?? null,
     }
