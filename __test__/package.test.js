@@ -24,6 +24,8 @@ test('the main tarball carries the front, the loader, the types, README and lice
     'lib/assert.js',
     'lib/binding.js',
     'lib/collect.js',
+    'lib/commands/growth.js',
+    'lib/commands/top.js',
     'lib/errors.js',
     'lib/origin.js',
     'lib/page.js',
