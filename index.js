@@ -23,8 +23,10 @@
 //   lib/sampling.js         live allocations per line, from V8's sampling heap profiler
 //   lib/watch.js            requests, responses and sockets expected to be garbage once done
 //   lib/report.js           the report of the register entry and of `weak-tracker attach`
-// The command (bin/weak-tracker.js dispatches to lib/commands/<name>.js):
+// The commands (bin/weak-tracker.js dispatches to lib/commands/<name>.js):
 //   lib/commands/why.js     weak-tracker why: retainer paths from a heap snapshot file
+//   lib/commands/top.js     weak-tracker top: the largest retainers and the summary by class
+//   lib/commands/growth.js  weak-tracker growth: what grew across snapshots of one process
 //   lib/commands/attach.js  weak-tracker attach: sample a running app through its inspector
 //   lib/attach.js           the inspector client that attach uses
 //   lib/commands/errors.js  bad input (exit 1) and usage errors (exit 2)

@@ -27,6 +27,8 @@ test('the main tarball carries the front, the loader, the types, README and lice
     'lib/collect.js',
     'lib/commands/attach.js',
     'lib/commands/errors.js',
+    'lib/commands/growth.js',
+    'lib/commands/top.js',
     'lib/commands/why.js',
     'lib/errors.js',
     'lib/origin.js',

@@ -8,6 +8,8 @@
 
 const COMMANDS = {
   why: '../lib/commands/why.js',
+  top: '../lib/commands/top.js',
+  growth: '../lib/commands/growth.js',
   attach: '../lib/commands/attach.js',
 }
 

@@ -1,6 +1,8 @@
 //! weak-tracker: counts live objects per key and per the line of code that made them, with
 //! Node-API weak references so that the counts are exact right after a garbage collection.
 
+/// The Node-API functions of the `top` and `growth` commands.
+pub mod analysis;
 mod generations;
 pub mod heap;
 mod ledger;

@@ -68,7 +68,7 @@ fn meaningful_node(graph: &HeapGraph, node: u32) -> bool {
     )
 }
 
-fn meaningful_edge(graph: &HeapGraph, from: u32, edge: usize) -> bool {
+pub(crate) fn meaningful_edge(graph: &HeapGraph, from: u32, edge: usize) -> bool {
     let to = graph.edge_to[edge];
     if to == from {
         return false;
@@ -247,6 +247,12 @@ impl Paths {
         node == 0 || self.parent[node as usize] != NONE
     }
 
+    /// The node and the edge (index) through which the search first reached `node`.
+    pub fn parent(&self, node: u32) -> Option<(u32, u32)> {
+        let parent = *self.parent.get(node as usize)?;
+        (parent != NONE).then(|| (parent, self.parent_edge[node as usize]))
+    }
+
     /// The path from the root to `node`: each node with the edge (index) that leads into it; the
     /// root itself is left out, so the first node is a GC root (or a global object).
     pub fn path(&self, node: u32) -> Option<Vec<(u32, u32)>> {
@@ -307,7 +313,7 @@ pub struct Explanation {
 fn step(graph: &HeapGraph, paths: &Paths, from: u32, node: u32, edge: u32) -> Step {
     let edge = edge as usize;
     let mut step = Step {
-        node: graph.node_name(node),
+        node: super::summary::display_name(graph, node),
         node_type: graph.node_type_name(node).to_owned(),
         edge: graph.edge_name(edge),
         edge_type: graph.edge_type_name(edge).to_owned(),
@@ -331,7 +337,7 @@ fn step(graph: &HeapGraph, paths: &Paths, from: u32, node: u32, edge: u32) -> St
     step
 }
 
-fn steps(graph: &HeapGraph, paths: &Paths, path: &[(u32, u32)]) -> Vec<Step> {
+pub(crate) fn steps(graph: &HeapGraph, paths: &Paths, path: &[(u32, u32)]) -> Vec<Step> {
     let mut from = 0;
     path.iter()
         .map(|&(node, edge)| {

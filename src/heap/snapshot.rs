@@ -51,6 +51,14 @@ pub struct HeapGraph {
     pub node_name: Vec<u32>,
     /// Per node: V8's object id.
     pub node_id: Vec<u32>,
+    /// Per node: its own size in bytes, saturated at `u32::MAX` (V8 writes a number; a heap
+    /// object of 4 GiB or more does not exist in V8's heap, whose large objects are far smaller).
+    pub self_size: Vec<u32>,
+    /// Per node: its allocation trace node (0 for none); empty when no node has one.
+    pub trace_node_id: Vec<u32>,
+    /// Source positions of functions: `[node ordinal, script_id, line, column]` (line and column
+    /// from 0), sorted by node once decoded.
+    pub locations: Vec<[u32; 4]>,
     /// Edges of node `n` are `first_edge[n]..first_edge[n + 1]`.
     pub first_edge: Vec<u32>,
     /// Per edge: index into `edge_types`.
@@ -68,12 +76,93 @@ pub struct HeapGraph {
     /// Strings kept while decoding only because a `code` node holds them by a hidden edge (a
     /// scope's variable names): see `needed_strings`.
     scoped_strings: Vec<bool>,
+    /// The indices of the node type `object` and the edge type `property`, for the rules on names.
+    object_type: Option<u8>,
+    property_type: Option<u8>,
+}
+
+/// Stands in for the name of an object whose name is not a name from code (see
+/// [`HeapGraph::node_name`]).
+pub const WITHHELD: &str = "Object (name withheld)";
+
+/// Stands in for a property name that is not an identifier (see [`HeapGraph::edge_name`]).
+pub const WITHHELD_PROPERTY: &str = "(property)";
+
+/// Whether a property name reads like code: an ASCII identifier of at most 64 characters, or a
+/// symbol (`<symbol description>`) whose description is one or a dotted run of them.
+fn code_like_property(name: &str) -> bool {
+    let identifier = |s: &str| {
+        !s.is_empty()
+            && s.len() <= 64
+            && !s.as_bytes()[0].is_ascii_digit()
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'$')
+    };
+    if let Some(description) = name
+        .strip_prefix("<symbol")
+        .and_then(|rest| rest.strip_suffix('>'))
+    {
+        let description = description.trim_start();
+        return description.is_empty()
+            || description
+                .split(['.', ':', '/'])
+                .all(|part| part.is_empty() || identifier(part));
+    }
+    identifier(name)
+}
+
+/// The string index of a withheld object name.
+const WITHHELD_NAME: u32 = u32::MAX;
+
+/// Names V8 gives objects of its own that no function in the snapshot is called: shown as they
+/// are. (Measured on Node 20: namespaces, iterators and `Intl` / `WebAssembly` classes.)
+const BUILTIN_NAMES: [&str; 20] = [
+    "global",
+    "Atomics",
+    "JSON",
+    "Math",
+    "Reflect",
+    "Intl",
+    "WebAssembly",
+    "console",
+    "Generator",
+    "AsyncGenerator",
+    "Array Iterator",
+    "Map Iterator",
+    "Set Iterator",
+    "String Iterator",
+    "RegExp String Iterator",
+    "Segmenter String Iterator",
+    "Async-from-Sync Iterator",
+    "URLSearchParams Iterator",
+    "Object",
+    "Array",
+];
+
+/// Whether `name` is one of V8's own names for objects.
+fn builtin_name(name: &str) -> bool {
+    BUILTIN_NAMES.contains(&name)
+        || name.starts_with("system / ")
+        || name.starts_with("Intl.")
+        || name.starts_with("WebAssembly.")
 }
 
 impl HeapGraph {
     /// Decodes a snapshot from `reader`, a megabyte at a time.
-    pub fn read(mut reader: impl Read) -> Result<Self, SnapshotError> {
-        let mut decoder = Decoder::default();
+    pub fn read(reader: impl Read) -> Result<Self, SnapshotError> {
+        Self::read_with(reader, Decoder::default())
+    }
+
+    /// Decodes the snapshot file at `path`, reserving no more than its size justifies.
+    pub fn read_file(path: &std::path::Path) -> Result<Self, SnapshotError> {
+        let file = std::fs::File::open(path)
+            .map_err(|e| SnapshotError(format!("cannot read {}: {e}", path.display())))?;
+        let size = file.metadata().map(|m| m.len()).ok();
+        let decoder = size.map_or_else(Decoder::default, Decoder::with_size_hint);
+        Self::read_with(file, decoder)
+    }
+
+    fn read_with(mut reader: impl Read, mut decoder: Decoder) -> Result<Self, SnapshotError> {
         let mut buffer = vec![0u8; 1 << 20];
         loop {
             let n = match reader.read(&mut buffer) {
@@ -89,7 +178,7 @@ impl HeapGraph {
 
     /// Decodes a snapshot held in memory.
     pub fn from_slice(text: &[u8]) -> Result<Self, SnapshotError> {
-        let mut decoder = Decoder::default();
+        let mut decoder = Decoder::with_size_hint(text.len() as u64);
         decoder.feed(text)?;
         decoder.finish()
     }
@@ -115,16 +204,26 @@ impl HeapGraph {
     }
 
     /// The node's name as a report may show it: the snapshot's name, except for nodes whose name
-    /// is app data (strings, numbers, regexps...), which show as `(string)` and the like.
+    /// is app data (strings, numbers, regexps...), which show as `(string)` and the like, and
+    /// objects whose name is not a name from code, which show as [`WITHHELD`].
+    ///
+    /// V8 names an object after its constructor, or after its `Symbol.toStringTag`, which an app
+    /// may set to anything (`{ [Symbol.toStringTag]: token }`). So an object's name is shown only
+    /// when a function of the snapshot has that name (a class or constructor: V8 names closures
+    /// after the code), or when it is one of V8's own names (`system / Context`, `Map Iterator`,
+    /// `Intl.Collator`...).
     pub fn node_name(&self, node: u32) -> String {
         let ty = self.node_type[node as usize] as usize;
         if self.content_type.get(ty).copied().unwrap_or(true) {
             return format!("({})", self.node_types[ty]);
         }
+        if self.node_name[node as usize] == WITHHELD_NAME {
+            return WITHHELD.to_owned();
+        }
         self.string(self.node_name[node as usize]).to_owned()
     }
 
-    /// The raw name for matching (class names); `None` for app data.
+    /// The raw name for matching (class names); `None` for app data and withheld names.
     pub fn node_name_raw(&self, node: u32) -> Option<&str> {
         let ty = self.node_type[node as usize] as usize;
         if self.content_type.get(ty).copied().unwrap_or(true) {
@@ -135,6 +234,60 @@ impl HeapGraph {
             .and_then(|s| s.as_deref())
     }
 
+    /// Whether the node's name was withheld (see [`HeapGraph::node_name`]).
+    pub fn name_withheld(&self, node: u32) -> bool {
+        self.node_name[node as usize] == WITHHELD_NAME
+    }
+
+    /// The node's V8 object id.
+    pub fn node_id(&self, node: u32) -> u32 {
+        self.node_id[node as usize]
+    }
+
+    /// The node's own size in bytes.
+    pub fn self_size(&self, node: u32) -> u32 {
+        self.self_size.get(node as usize).copied().unwrap_or(0)
+    }
+
+    /// Applies the rule on object names of [`HeapGraph::node_name`]: the names of objects that
+    /// are neither a function's name in this snapshot nor one of V8's are replaced by
+    /// [`WITHHELD_NAME`], and their text is dropped when nothing else names it.
+    fn withhold_names(&mut self) {
+        let Some(object) = self.object_type else {
+            return;
+        };
+        let closure = self.node_types.iter().position(|t| t == "closure");
+        let mut code_name = vec![false; self.strings.len()];
+        for (node, &ty) in self.node_type.iter().enumerate() {
+            if Some(ty as usize) == closure {
+                if let Some(flag) = code_name.get_mut(self.node_name[node] as usize) {
+                    *flag = true;
+                }
+            }
+        }
+        for (s, flag) in code_name.iter_mut().enumerate() {
+            if !*flag {
+                *flag = self.strings[s].as_deref().is_some_and(builtin_name);
+            }
+        }
+        let mut withheld = false;
+        for (node, &ty) in self.node_type.iter().enumerate() {
+            let name = self.node_name[node] as usize;
+            if ty == object && !code_name.get(name).copied().unwrap_or(false) {
+                self.node_name[node] = WITHHELD_NAME;
+                withheld = true;
+            }
+        }
+        if withheld {
+            let needed = self.needed_strings();
+            for (s, text) in self.strings.iter_mut().enumerate() {
+                if !needed.get(s).copied().unwrap_or(false) {
+                    *text = None;
+                }
+            }
+        }
+    }
+
     /// Whether the edge's name is an index.
     pub fn edge_is_indexed(&self, edge: usize) -> bool {
         self.indexed_edge_type
@@ -143,13 +296,19 @@ impl HeapGraph {
             .unwrap_or(false)
     }
 
-    /// The edge's name: `[i]` for an index, else the property, variable or internal name.
+    /// The edge's name as a report may show it: `[i]` for an index, else the property, variable
+    /// or internal name. A property whose name is not an identifier (`cache[email] = ...`,
+    /// `headers['x-token']`, a numeric key) is named by the app's data, not its code: it shows as
+    /// [`WITHHELD_PROPERTY`].
     pub fn edge_name(&self, edge: usize) -> String {
         if self.edge_is_indexed(edge) {
-            format!("[{}]", self.edge_name[edge])
-        } else {
-            self.string(self.edge_name[edge]).to_owned()
+            return format!("[{}]", self.edge_name[edge]);
         }
+        let name = self.string(self.edge_name[edge]);
+        if Some(self.edge_type[edge]) == self.property_type && !code_like_property(name) {
+            return WITHHELD_PROPERTY.to_owned();
+        }
+        name.to_owned()
     }
 
     /// The edge's name string, when it has one.
@@ -188,6 +347,35 @@ impl HeapGraph {
         let n = self.node_count();
         if n == 0 {
             return Err(SnapshotError("empty heap snapshot".into()));
+        }
+        for (claim, count, what) in [
+            (state.node_claim, n, "node_count"),
+            (state.edge_claim, self.edge_count(), "edge_count"),
+        ] {
+            if let Some(claim) = claim.filter(|&c| c != count as u64) {
+                return Err(SnapshotError(format!(
+                    "corrupt heap snapshot: snapshot.{what} says {claim}, the file holds {count}"
+                )));
+            }
+        }
+        if state.location_field != 0 {
+            return Err(SnapshotError(
+                "corrupt heap snapshot: a location is cut short".into(),
+            ));
+        }
+        if self.locations.iter().any(|l| l[0] as usize >= n) {
+            return Err(SnapshotError(
+                "corrupt heap snapshot: a location points past the last node".into(),
+            ));
+        }
+        if !self.trace_node_id.is_empty() {
+            self.trace_node_id.resize(n, 0);
+        }
+        if (!self.self_size.is_empty() && self.self_size.len() != n) || self.trace_node_id.len() > n
+        {
+            return Err(SnapshotError(
+                "corrupt heap snapshot: a node is cut short".into(),
+            ));
         }
         if self.first_edge.len() != n + 1 || self.first_edge[n] as usize != self.edge_count() {
             return Err(SnapshotError(
@@ -236,8 +424,10 @@ impl HeapGraph {
             needed[i] = true;
         };
         for (node, &ty) in self.node_type.iter().enumerate() {
-            if !self.content_type.get(ty as usize).copied().unwrap_or(true) {
-                mark(self.node_name[node]);
+            let name = self.node_name[node];
+            if name != WITHHELD_NAME && !self.content_type.get(ty as usize).copied().unwrap_or(true)
+            {
+                mark(name);
             }
         }
         for edge in 0..self.edge_count() {
@@ -313,15 +503,34 @@ struct State {
     nodes_seen: bool,
     edges_seen: bool,
     strings_seen: bool,
+    locations_seen: bool,
     node_fields: usize,
     edge_fields: usize,
-    /// Positions of the fields this decoder keeps: type, name, id, edge_count / type,
-    /// name_or_index, to_node.
-    node_slots: [usize; 4],
+    location_fields: usize,
+    /// Positions of the fields this decoder keeps: type, name, id, edge_count, self_size,
+    /// trace_node_id (`usize::MAX` when absent) / type, name_or_index, to_node / object_index,
+    /// script_id, line, column.
+    node_slots: [usize; 6],
     edge_slots: [usize; 3],
+    location_slots: [usize; 4],
     node_field: usize,
+    /// Nodes read whole so far.
+    node_index: usize,
     edge_field: usize,
+    location_field: usize,
+    location: [u32; 4],
     edge_total: u64,
+    /// `snapshot.node_count` and `snapshot.edge_count`, when given: checked at the end.
+    node_claim: Option<u64>,
+    edge_claim: Option<u64>,
+}
+
+/// Which number array the scanner is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Array {
+    Nodes,
+    Edges,
+    Locations,
 }
 
 /// Where the scanner is in the text.
@@ -343,9 +552,9 @@ enum Mode {
     Other {
         capture: bool,
     },
-    /// Inside `nodes` or `edges`.
+    /// Inside `nodes`, `edges` or `locations`.
     Numbers {
-        edges: bool,
+        array: Array,
     },
     /// Inside `strings`, expecting an element, `,` or `]`.
     Strings,
@@ -384,20 +593,35 @@ pub struct Decoder {
     string_escaped: bool,
     /// Bytes fed so far, for error messages.
     offset: u64,
+    /// The size of the whole text when known: it bounds what the counts in `snapshot` may reserve.
+    size_hint: Option<u64>,
 }
 
 fn not_snapshot(offset: u64, what: &str) -> SnapshotError {
     SnapshotError(format!("not a V8 heap snapshot: {what} at byte {offset}"))
 }
 
+/// Without a known size, the most elements a count in `snapshot.meta` may reserve per column
+/// (16 Mi); past it the columns grow as the numbers come.
+const RESERVE_CAP: u64 = 1 << 24;
+
 impl Decoder {
+    /// A decoder for a text of `size` bytes (a file's length): the counts the text claims reserve
+    /// no more than its bytes could hold.
+    pub fn with_size_hint(size: u64) -> Self {
+        Self {
+            size_hint: Some(size),
+            ..Self::default()
+        }
+    }
+
     /// Scans the next chunk of the text.
     pub fn feed(&mut self, chunk: &[u8]) -> Result<(), SnapshotError> {
         let mut i = 0;
         while i < chunk.len() {
             let b = chunk[i];
             match self.mode {
-                Mode::Numbers { edges } => {
+                Mode::Numbers { array } => {
                     // The hot loop: digits straight into the number, separators emit it.
                     let mut j = i;
                     while j < chunk.len() {
@@ -419,7 +643,7 @@ impl Decoder {
                             self.digits = true;
                         } else if b == b',' || b == b']' {
                             if self.digits {
-                                self.emit(edges)?;
+                                self.emit(array)?;
                             } else if b == b',' {
                                 return Err(not_snapshot(
                                     self.offset + j as u64,
@@ -430,10 +654,10 @@ impl Decoder {
                             self.digits = false;
                             self.number_done = false;
                             if b == b']' {
-                                if edges {
-                                    self.state.edges_seen = true;
-                                } else {
-                                    self.state.nodes_seen = true;
+                                match array {
+                                    Array::Nodes => self.state.nodes_seen = true,
+                                    Array::Edges => self.state.edges_seen = true,
+                                    Array::Locations => self.state.locations_seen = true,
                                 }
                                 self.mode = Mode::Next;
                                 j += 1;
@@ -444,7 +668,7 @@ impl Decoder {
                         } else {
                             return Err(not_snapshot(
                                 self.offset + j as u64,
-                                "not a whole number in nodes or edges",
+                                "not a whole number in nodes, edges or locations",
                             ));
                         }
                         j += 1;
@@ -491,7 +715,7 @@ impl Decoder {
                     }
                     let at = self.offset + i as u64;
                     match self.key.as_slice() {
-                        b"nodes" | b"edges" => {
+                        b"nodes" | b"edges" | b"locations" => {
                             if !self.state.meta_seen {
                                 return Err(not_snapshot(
                                     at,
@@ -505,7 +729,11 @@ impl Decoder {
                             self.digits = false;
                             self.number_done = false;
                             self.mode = Mode::Numbers {
-                                edges: self.key == b"edges",
+                                array: match self.key.as_slice() {
+                                    b"nodes" => Array::Nodes,
+                                    b"edges" => Array::Edges,
+                                    _ => Array::Locations,
+                                },
                             };
                         }
                         b"strings" => {
@@ -666,6 +894,9 @@ impl Decoder {
         }
         self.graph.check(&self.state)?;
         self.graph.forget_unscoped_strings();
+        self.graph.withhold_names();
+        // By node, so that a function's position is a binary search away (summary::location).
+        self.graph.locations.sort_unstable_by_key(|l| l[0]);
         Ok(self.graph)
     }
 
@@ -674,15 +905,15 @@ impl Decoder {
         if capture {
             let value: Value = serde_json::from_slice(&self.raw)
                 .map_err(|e| SnapshotError(format!("not a V8 heap snapshot: snapshot: {e}")))?;
-            read_meta(&value, &mut self.graph, &mut self.state)
+            read_meta(&value, &mut self.graph, &mut self.state, self.size_hint)
                 .map_err(|e| SnapshotError(format!("not a V8 heap snapshot: {e}")))?;
             self.raw = Vec::new();
         }
         Ok(())
     }
 
-    /// One number of `nodes` or `edges`, into its column.
-    fn emit(&mut self, edges: bool) -> Result<(), SnapshotError> {
+    /// One number of `nodes`, `edges` or `locations`, into its column.
+    fn emit(&mut self, array: Array) -> Result<(), SnapshotError> {
         let n = self.number;
         let graph = &mut self.graph;
         let state = &mut self.state;
@@ -691,7 +922,30 @@ impl Decoder {
                 SnapshotError("not a V8 heap snapshot: a field is out of range".into())
             })
         };
-        if edges {
+        if array == Array::Locations {
+            if state.location_fields == 0 {
+                return Ok(());
+            }
+            let field = state.location_field;
+            if let Some(slot) = state.location_slots.iter().position(|&s| s == field) {
+                let mut value = narrow(n)?;
+                if slot == 0 {
+                    let fields = state.node_fields as u32;
+                    if value % fields != 0 {
+                        return Err(SnapshotError(
+                            "not a V8 heap snapshot: a location points into the middle of a node"
+                                .into(),
+                        ));
+                    }
+                    value /= fields;
+                }
+                state.location[slot] = value;
+            }
+            state.location_field = (field + 1) % state.location_fields;
+            if state.location_field == 0 {
+                graph.locations.push(state.location);
+            }
+        } else if array == Array::Edges {
             let [ty, name, to] = state.edge_slots;
             let field = state.edge_field;
             if field == ty {
@@ -711,7 +965,7 @@ impl Decoder {
             }
             state.edge_field = (field + 1) % state.edge_fields;
         } else {
-            let [ty, name, id, count] = state.node_slots;
+            let [ty, name, id, count, size, trace] = state.node_slots;
             let field = state.node_field;
             if field == ty {
                 graph.node_type.push(narrow(n)?.try_into().map_err(|_| {
@@ -722,10 +976,23 @@ impl Decoder {
             } else if field == id {
                 graph.node_id.push(narrow(n)?);
             } else if field == count {
-                state.edge_total += n;
+                state.edge_total = state.edge_total.saturating_add(n);
                 graph.first_edge.push(narrow(state.edge_total)?);
+            } else if field == size {
+                graph.self_size.push(u32::try_from(n).unwrap_or(u32::MAX));
+            } else if field == trace {
+                // Kept only once a node has one: most snapshots have none.
+                if n != 0 && graph.trace_node_id.is_empty() {
+                    graph.trace_node_id.resize(state.node_index, 0);
+                }
+                if !graph.trace_node_id.is_empty() {
+                    graph.trace_node_id.push(narrow(n)?);
+                }
             }
             state.node_field = (field + 1) % state.node_fields;
+            if state.node_field == 0 {
+                state.node_index += 1;
+            }
         }
         Ok(())
     }
@@ -785,7 +1052,12 @@ fn unescape(body: &[u8], escaped: bool) -> Option<Box<str>> {
     Some(text.into_boxed_str())
 }
 
-fn read_meta(value: &Value, graph: &mut HeapGraph, state: &mut State) -> Result<(), String> {
+fn read_meta(
+    value: &Value,
+    graph: &mut HeapGraph,
+    state: &mut State,
+    size_hint: Option<u64>,
+) -> Result<(), String> {
     let meta = value.get("meta").ok_or("snapshot.meta missing")?;
     // A list of strings: `meta[key]` itself, or (for the type lists) its first element.
     let strings = |key: &str, nested: bool| -> Result<Vec<String>, String> {
@@ -821,7 +1093,21 @@ fn read_meta(value: &Value, graph: &mut HeapGraph, state: &mut State) -> Result<
         slot(&node_fields, "name")?,
         slot(&node_fields, "id")?,
         slot(&node_fields, "edge_count")?,
+        slot(&node_fields, "self_size").unwrap_or(usize::MAX),
+        slot(&node_fields, "trace_node_id").unwrap_or(usize::MAX),
     ];
+    if let Ok(location_fields) = names("location_fields") {
+        let slots = [
+            slot(&location_fields, "object_index"),
+            slot(&location_fields, "script_id"),
+            slot(&location_fields, "line"),
+            slot(&location_fields, "column"),
+        ];
+        if let [Ok(a), Ok(b), Ok(c), Ok(d)] = slots {
+            state.location_slots = [a, b, c, d];
+            state.location_fields = location_fields.len();
+        }
+    }
     state.edge_slots = [
         slot(&edge_fields, "type")?,
         slot(&edge_fields, "name_or_index")?,
@@ -844,14 +1130,43 @@ fn read_meta(value: &Value, graph: &mut HeapGraph, state: &mut State) -> Result<
         .iter()
         .map(|t| t == "element" || t == "hidden")
         .collect();
-    let count = |key: &str| value.get(key).and_then(Value::as_u64).unwrap_or(0) as usize;
-    graph.node_type.reserve(count("node_count"));
-    graph.node_name.reserve(count("node_count"));
-    graph.node_id.reserve(count("node_count"));
-    graph.first_edge.reserve(count("node_count") + 1);
-    graph.edge_type.reserve(count("edge_count"));
-    graph.edge_name.reserve(count("edge_count"));
-    graph.edge_to.reserve(count("edge_count"));
+    graph.object_type = graph
+        .node_types
+        .iter()
+        .position(|t| t == "object")
+        .and_then(|i| u8::try_from(i).ok());
+    graph.property_type = graph
+        .edge_types
+        .iter()
+        .position(|t| t == "property")
+        .and_then(|i| u8::try_from(i).ok());
+    let claim = |key: &str| match value.get(key) {
+        None => Ok(None),
+        Some(v) => v
+            .as_u64()
+            .map(Some)
+            .ok_or(format!("snapshot.{key} is not a count")),
+    };
+    state.node_claim = claim("node_count")?;
+    state.edge_claim = claim("edge_count")?;
+    // A count reserves no more than the text could hold: each number takes at least two bytes
+    // (a digit and a comma). A file that claims more is refused at the end, once it is read.
+    let bound = |claimed: Option<u64>, fields: usize| -> usize {
+        let most = size_hint.map_or(RESERVE_CAP, |size| size / (2 * fields.max(1) as u64));
+        usize::try_from(claimed.unwrap_or(0).min(most)).unwrap_or(0)
+    };
+    let nodes = bound(state.node_claim, state.node_fields);
+    let edges = bound(state.edge_claim, state.edge_fields);
+    graph.node_type.reserve(nodes);
+    graph.node_name.reserve(nodes);
+    graph.node_id.reserve(nodes);
+    graph.first_edge.reserve(nodes.saturating_add(1));
+    if state.node_slots[4] != usize::MAX {
+        graph.self_size.reserve(nodes);
+    }
+    graph.edge_type.reserve(edges);
+    graph.edge_name.reserve(edges);
+    graph.edge_to.reserve(edges);
     graph.first_edge.push(0);
     state.meta_seen = true;
     Ok(())
@@ -863,7 +1178,28 @@ pub(crate) mod tests {
 
     /// A tiny snapshot in V8's layout, written by hand: nodes are
     /// `(type, name, id, self_size, edge_count)`, edges `(type, name_or_index, to_node)`.
+    ///
+    /// After the nodes given, one closure (type 5, no edges) is added for each name that an
+    /// object (type 3) has, as in a real snapshot, where a class's constructor is in the heap
+    /// beside its instances: so object names show (see [`HeapGraph::node_name`]). The ordinals of
+    /// the nodes given do not change. [`snapshot_exact`] adds nothing.
     pub(crate) fn snapshot(nodes: &[[u32; 5]], edges: &[[u32; 3]], strings: &[&str]) -> String {
+        let mut all = nodes.to_vec();
+        let mut names: Vec<u32> = nodes.iter().filter(|n| n[0] == 3).map(|n| n[1]).collect();
+        names.sort_unstable();
+        names.dedup();
+        for (i, name) in names.into_iter().enumerate() {
+            all.push([5, name, 1_000_001 + 2 * i as u32, 0, 0]);
+        }
+        snapshot_exact(&all, edges, strings)
+    }
+
+    /// [`snapshot`] with exactly the nodes given.
+    pub(crate) fn snapshot_exact(
+        nodes: &[[u32; 5]],
+        edges: &[[u32; 3]],
+        strings: &[&str],
+    ) -> String {
         let flat = |rows: Vec<u32>| {
             rows.iter()
                 .map(u32::to_string)
@@ -899,7 +1235,7 @@ pub(crate) mod tests {
             &["", "Foo", "secret-token", "x", "s"],
         );
         let graph = HeapGraph::read(text.as_bytes()).unwrap();
-        assert_eq!(graph.node_count(), 3);
+        assert_eq!(graph.node_count(), 4, "and the closure Foo");
         assert_eq!(graph.edge_count(), 2);
         assert_eq!(graph.edges(0), 0..1);
         assert_eq!(graph.edges(1), 1..2);
@@ -908,7 +1244,7 @@ pub(crate) mod tests {
         assert_eq!(graph.node_name(1), "Foo");
         assert_eq!(graph.node_name(2), "(string)");
         assert_eq!(graph.edge_name(1), "s");
-        assert_eq!(graph.node_id, vec![1, 3, 5]);
+        assert_eq!(graph.node_id[..3], [1, 3, 5]);
         assert!(
             !graph.strings.iter().flatten().any(|s| s.contains("secret")),
             "string contents are dropped while streaming"
@@ -976,8 +1312,8 @@ pub(crate) mod tests {
         let whole = HeapGraph::from_slice(text.as_bytes()).unwrap();
         assert_eq!(whole.node_name(1), "Fo\"oé");
         assert_eq!(
-            whole.edge_name(2),
-            "s\u{FFFD}",
+            whole.edge_name_str(2),
+            Some("s\u{FFFD}"),
             "a lone surrogate becomes U+FFFD"
         );
         for size in 1..=17 {
@@ -1043,5 +1379,163 @@ pub(crate) mod tests {
             .unwrap_err()
             .0
             .contains("do not add up"));
+    }
+
+    #[test]
+    fn a_file_that_claims_more_nodes_than_it_holds_is_refused_without_reserving_them() {
+        let text = snapshot(&[[9, 0, 1, 0, 0]], &[], &[""]);
+        for claim in ["1000000000000", "18446744073709551615"] {
+            let lying = text.replacen(r#""node_count":1"#, &format!(r#""node_count":{claim}"#), 1);
+            assert_ne!(lying, text);
+            for decoded in [
+                HeapGraph::read(lying.as_bytes()),
+                HeapGraph::from_slice(lying.as_bytes()),
+            ] {
+                let error = decoded.unwrap_err();
+                assert!(
+                    error
+                        .0
+                        .contains(&format!("snapshot.node_count says {claim}")),
+                    "{error}"
+                );
+            }
+        }
+        let lying = text.replacen(r#""edge_count":0"#, r#""edge_count":99999999999999"#, 1);
+        assert!(HeapGraph::read(lying.as_bytes())
+            .unwrap_err()
+            .0
+            .contains("edge_count says"));
+        let lying = text.replacen(r#""node_count":1"#, r#""node_count":1e300"#, 1);
+        assert!(HeapGraph::read(lying.as_bytes())
+            .unwrap_err()
+            .0
+            .contains("not a count"));
+    }
+
+    #[test]
+    fn reserves_no_more_than_the_text_could_hold() {
+        let text = snapshot(&[[9, 0, 1, 0, 0]], &[], &[""]).replacen(
+            r#""node_count":1"#,
+            r#""node_count":1000000000000"#,
+            1,
+        );
+        let mut decoder = Decoder::with_size_hint(text.len() as u64);
+        decoder.feed(text.as_bytes()).unwrap();
+        assert!(decoder.graph.node_id.capacity() <= text.len() / 10);
+        let mut decoder = Decoder::default();
+        decoder.feed(text.as_bytes()).unwrap();
+        assert!(decoder.graph.node_id.capacity() <= RESERVE_CAP as usize);
+    }
+
+    #[test]
+    fn an_object_name_that_is_no_function_name_is_withheld() {
+        // Session (object) with closure Session; a "SECRET-1234" object (toStringTag); a
+        // system / Context; a Map Iterator; an object named after a property key.
+        let text = snapshot_exact(
+            &[
+                [9, 0, 1, 0, 5],
+                [3, 1, 3, 16, 0],
+                [5, 1, 5, 32, 0],
+                [3, 2, 7, 24, 0],
+                [3, 3, 9, 40, 0],
+                [3, 4, 11, 40, 0],
+            ],
+            &[[1, 0, 1], [1, 1, 2], [1, 2, 3], [1, 3, 4], [2, 5, 5]],
+            &[
+                "",
+                "Session",
+                "user:alice@example.com SECRET-1234",
+                "system / Context",
+                "Map Iterator",
+                "x",
+            ],
+        );
+        let graph = HeapGraph::read(text.as_bytes()).unwrap();
+        assert_eq!(graph.node_name(1), "Session");
+        assert_eq!(graph.node_name(2), "Session", "closures keep their names");
+        assert_eq!(graph.node_name(3), WITHHELD);
+        assert!(graph.name_withheld(3));
+        assert_eq!(graph.node_name_raw(3), None);
+        assert_eq!(graph.node_name(4), "system / Context");
+        assert_eq!(graph.node_name(5), "Map Iterator");
+        assert!(
+            !graph.strings.iter().flatten().any(|s| s.contains("SECRET")),
+            "the withheld text is dropped"
+        );
+    }
+
+    #[test]
+    fn a_property_named_by_data_is_withheld_and_one_named_by_code_is_shown() {
+        let names = [
+            "",
+            "sessions",
+            "user:alice@example.com",
+            "x-token",
+            "12345",
+            "<symbol node:per_context_binding_exports>",
+            "<symbol kResource>",
+            "<symbol a b>",
+            "_events",
+            "$el",
+        ];
+        let edges: Vec<[u32; 3]> = (1..names.len() as u32).map(|i| [2, i, 0]).collect();
+        let text = snapshot(&[[9, 0, 1, 0, edges.len() as u32]], &edges, &names);
+        let graph = HeapGraph::read(text.as_bytes()).unwrap();
+        let shown: Vec<String> = (0..edges.len()).map(|e| graph.edge_name(e)).collect();
+        assert_eq!(
+            shown,
+            [
+                "sessions",
+                "(property)",
+                "(property)",
+                "(property)",
+                "<symbol node:per_context_binding_exports>",
+                "<symbol kResource>",
+                "(property)",
+                "_events",
+                "$el",
+            ]
+        );
+        assert_eq!(
+            graph.edge_name_str(1),
+            Some("user:alice@example.com"),
+            "kept for matching"
+        );
+    }
+
+    #[test]
+    fn keeps_self_sizes_trace_ids_and_locations() {
+        let text = snapshot_exact(
+            &[[9, 0, 1, 0, 1], [5, 1, 3, 56, 0]],
+            &[[2, 2, 1]],
+            &["", "f", "x"],
+        )
+        .replace(
+            r#""edge_types""#,
+            r#""location_fields":["object_index","script_id","line","column"],"edge_types""#,
+        )
+        .replace(r#""locations":[]"#, r#""locations":[5,7,34,5]"#);
+        let graph = HeapGraph::read(text.as_bytes()).unwrap();
+        assert_eq!(graph.self_size, vec![0, 56]);
+        assert!(graph.trace_node_id.is_empty());
+        assert_eq!(graph.locations, vec![[1, 7, 34, 5]]);
+        let traced = text
+            .replace(r#""edge_count"],"#, r#""edge_count","trace_node_id"],"#)
+            .replace("9,0,1,0,1,5,1,3,56,0", "9,0,1,0,1,0,5,1,3,56,0,4")
+            .replace(r#""edges":[2,2,5]"#, r#""edges":[2,2,6]"#)
+            .replace(r#""locations":[5,"#, r#""locations":[6,"#)
+            .replace(
+                "\"number\",\"number\",\"number\"]",
+                "\"number\",\"number\",\"number\",\"number\"]",
+            );
+        let graph = HeapGraph::read(traced.as_bytes()).unwrap();
+        assert_eq!(graph.trace_node_id, vec![0, 4]);
+        let none = traced.replace("9,0,1,0,1,0,5,1,3,56,0,4", "9,0,1,0,1,0,5,1,3,56,0,0");
+        let graph = HeapGraph::read(none.as_bytes()).unwrap();
+        assert!(
+            graph.trace_node_id.is_empty(),
+            "kept only when a node has one"
+        );
+        assert_eq!(graph.locations, vec![[1, 7, 34, 5]]);
     }
 }

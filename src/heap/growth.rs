@@ -1,0 +1,567 @@
+//! What grew across snapshots of one process, taken in time order (V8 keeps an object's id across
+//! the snapshots of its isolate):
+//!
+//! - **unbound holders** (memlab's `unbound-object`): objects of the first snapshot whose retained
+//!   size and retained object count grew at every step; of a chain of such holders that grew by the
+//!   same amount (a module's context, the object in it, the array in that...) only the deepest is
+//!   kept, because it is the one that holds the rest;
+//! - **new objects**: objects and closures whose id the first snapshot did not have, still alive,
+//!   grouped by class and the shape of their retainer path (LeakCanary's signature: the classes and
+//!   edge names along the path, indices as `[x]`, and a run of identical links written once, so
+//!   that a linked list or a promise chain of any length is one group).
+//!
+//! The snapshots are read one at a time: from the earlier ones only the first snapshot's largest
+//! id (and its native nodes' ids), the sizes of its holders that are still growing and the counts
+//! per group are kept.
+
+use std::collections::hash_map::DefaultHasher;
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+
+use serde::Serialize;
+
+use super::dominators::{Retained, NONE};
+use super::paths::{Paths, Step};
+use super::snapshot::HeapGraph;
+use super::summary::{display_name, steps};
+
+/// An object of the first snapshot that grew at every step.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Unbound {
+    pub id: u32,
+    pub name: String,
+    pub node_type: String,
+    /// Retained bytes and objects in each snapshot.
+    pub retained_sizes: Vec<u64>,
+    pub retained_counts: Vec<u32>,
+    /// Its shortest retainer path in the last snapshot.
+    pub path: Vec<Step>,
+}
+
+/// New objects of one class and path shape.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NewGroup {
+    pub class: String,
+    /// How many there are in each snapshot (0 in the first, by definition).
+    pub counts: Vec<u64>,
+    /// Whether the count grew at every step.
+    pub growing: bool,
+    /// In the last snapshot: their own bytes, and the bytes they retain (each byte once).
+    pub shallow_size: u64,
+    pub retained_size: u64,
+    /// The shortest path to one of them in the last snapshot.
+    pub path: Vec<Step>,
+}
+
+/// The answer of `growth`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Growth {
+    pub snapshots: usize,
+    pub unbound: Vec<Unbound>,
+    pub new_objects: Vec<NewGroup>,
+}
+
+#[derive(Debug)]
+struct Holder {
+    id: u32,
+    sizes: Vec<u64>,
+    counts: Vec<u32>,
+}
+
+#[derive(Debug)]
+struct GroupTrack {
+    class: String,
+    counts: Vec<u64>,
+    shallow_size: u64,
+    retained_size: u64,
+    /// Path length and node id of the example in the last snapshot, and its node.
+    example: (usize, u32),
+    example_node: u32,
+    path: Vec<Step>,
+}
+
+/// Compares snapshots fed in time order; see the module's documentation.
+#[derive(Debug, Default)]
+pub struct GrowthTracker {
+    files: usize,
+    /// The first snapshot's even ids (the embedder's nodes), sorted, and its largest odd id.
+    base_even_ids: Vec<u32>,
+    base_max: u32,
+    /// The holders of the first snapshot: (id, retained size, retained count), sorted by id.
+    base_holders: Vec<(u32, u64, u32)>,
+    /// Holders still growing after the second, sorted by id.
+    holders: Vec<Holder>,
+    groups: Vec<GroupTrack>,
+    group_index: HashMap<u64, u32>,
+    unbound: Vec<Unbound>,
+}
+
+/// Whether a node is an object in the sense of these reports: objects (contexts included) and
+/// closures; native nodes too for holders.
+fn counted(graph: &HeapGraph, node: u32) -> bool {
+    matches!(graph.node_type_name(node), "object" | "closure")
+}
+
+fn holder_type(graph: &HeapGraph, node: u32) -> bool {
+    matches!(graph.node_type_name(node), "object" | "closure" | "native")
+}
+
+fn hash_of(value: impl Hash) -> u64 {
+    let mut h = DefaultHasher::new();
+    value.hash(&mut h);
+    h.finish()
+}
+
+/// The shape of one link: the edge's name (indices and numbered slots as `[x]`) and the class of
+/// the node it leads to.
+fn link(graph: &HeapGraph, node: u32, edge: u32) -> u64 {
+    let edge = edge as usize;
+    let numbered = graph.edge_is_indexed(edge)
+        || graph
+            .edge_name_str(edge)
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+    let name = if numbered {
+        "[x]".to_owned()
+    } else {
+        graph.edge_name(edge)
+    };
+    hash_of((name, display_name(graph, node), graph.node_type_name(node)))
+}
+
+/// Path signatures, computed on demand along the search tree with a run of identical links
+/// counted once.
+struct Signatures<'a> {
+    graph: &'a HeapGraph,
+    paths: &'a Paths,
+    /// Per node: its signature (odd), or 0 when not computed yet, and its depth in the tree.
+    memo: Vec<u64>,
+    depth: Vec<u32>,
+    stack: Vec<u32>,
+}
+
+impl<'a> Signatures<'a> {
+    fn new(graph: &'a HeapGraph, paths: &'a Paths) -> Self {
+        Self {
+            graph,
+            paths,
+            memo: vec![0; graph.node_count()],
+            depth: vec![0; graph.node_count()],
+            stack: Vec::new(),
+        }
+    }
+
+    /// The node's signature and its depth in the search tree.
+    fn of(&mut self, node: u32) -> (u64, u32) {
+        let mut at = node;
+        while at != 0 && self.memo[at as usize] == 0 {
+            self.stack.push(at);
+            match self.paths.parent(at) {
+                Some((parent, _)) => at = parent,
+                None => break,
+            }
+        }
+        while let Some(x) = self.stack.pop() {
+            let Some((parent, edge)) = self.paths.parent(x) else {
+                self.memo[x as usize] = 1;
+                continue;
+            };
+            let l = link(self.graph, x, edge);
+            // A link like the one before it adds nothing: chains of any length are one shape.
+            let (sig, last, depth) = match self.paths.parent(parent) {
+                Some((_, parent_edge)) if parent != 0 => (
+                    self.memo[parent as usize],
+                    link(self.graph, parent, parent_edge),
+                    self.depth[parent as usize],
+                ),
+                _ => (1, 0, 0),
+            };
+            self.memo[x as usize] = if l == last {
+                sig
+            } else {
+                hash_of((sig, l)) | 1
+            };
+            self.depth[x as usize] = depth + 1;
+        }
+        (self.memo[node as usize], self.depth[node as usize])
+    }
+}
+
+impl GrowthTracker {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds the next snapshot; `last` says it is the last one.
+    pub fn add(&mut self, graph: &HeapGraph, last: bool) {
+        let retained = Retained::compute(graph);
+        let file = self.files;
+        self.files += 1;
+        if file == 0 {
+            // V8 gives its heap objects odd ids from a counter that only grows, and never reuses
+            // them: an odd id above the first snapshot's largest is new. The embedder's (native)
+            // nodes get even ids made from addresses (measured on Node 20): those are looked up.
+            self.base_max = graph
+                .node_id
+                .iter()
+                .filter(|&&id| id % 2 == 1)
+                .max()
+                .copied()
+                .unwrap_or(0);
+            self.base_even_ids = graph
+                .node_id
+                .iter()
+                .filter(|&&id| id % 2 == 0)
+                .copied()
+                .collect();
+            self.base_even_ids.sort_unstable();
+            self.base_even_ids.dedup();
+            self.base_holders = (0..graph.node_count() as u32)
+                .filter(|&n| holder_type(graph, n) && retained.count[n as usize] > 0)
+                .map(|n| {
+                    let n = n as usize;
+                    (graph.node_id[n], retained.size[n], retained.count[n])
+                })
+                .collect();
+            self.base_holders.sort_unstable_by_key(|h| h.0);
+            self.base_holders.dedup_by_key(|h| h.0);
+            return;
+        }
+        // Holders: keep those that grew again.
+        // (id, node) of the holders that grew.
+        let mut grew: Vec<(u32, u32)> = Vec::new();
+        if file == 1 {
+            for node in 0..graph.node_count() as u32 {
+                let id = graph.node_id(node);
+                let Ok(i) = self.base_holders.binary_search_by_key(&id, |h| h.0) else {
+                    continue;
+                };
+                let (_, size0, count0) = self.base_holders[i];
+                let (size, count) = (retained.size[node as usize], retained.count[node as usize]);
+                if size > size0 && count > count0 {
+                    self.holders.push(Holder {
+                        id,
+                        sizes: vec![size0],
+                        counts: vec![count0],
+                    });
+                }
+            }
+            self.base_holders = Vec::new();
+            self.holders.sort_unstable_by_key(|h| h.id);
+            self.holders.dedup_by_key(|h| h.id);
+        }
+        for node in 0..graph.node_count() as u32 {
+            let id = graph.node_id(node);
+            if let Ok(i) = self.holders.binary_search_by_key(&id, |h| h.id) {
+                let h = &mut self.holders[i];
+                let (size, count) = (retained.size[node as usize], retained.count[node as usize]);
+                if h.sizes.len() == file
+                    && h.sizes.last().is_some_and(|&s| size > s)
+                    && h.counts.last().is_some_and(|&c| count > c)
+                {
+                    h.sizes.push(size);
+                    h.counts.push(count);
+                    grew.push((id, node));
+                }
+            }
+        }
+        self.holders.retain(|h| h.sizes.len() == file + 1);
+        let paths = Paths::search(graph);
+        if last {
+            self.unbound = self.unbound_holders(graph, &retained, &paths, &grew);
+        }
+        // The counts are not needed any more: their memory goes before the signatures'.
+        let mut retained = retained;
+        retained.count = Vec::new();
+        // New objects, by class and path shape.
+        let mut signatures = Signatures::new(graph, &paths);
+        let mut group_of: Vec<u32> = if last {
+            vec![NONE; graph.node_count()]
+        } else {
+            Vec::new()
+        };
+        for node in 0..graph.node_count() as u32 {
+            if !counted(graph, node) || !paths.reached(node) {
+                continue;
+            }
+            let id = graph.node_id(node);
+            let old = if id % 2 == 1 {
+                id <= self.base_max
+            } else {
+                self.base_even_ids.binary_search(&id).is_ok()
+            };
+            if old {
+                continue;
+            }
+            let class = display_name(graph, node);
+            let (signature, depth) = signatures.of(node);
+            let key = hash_of((signature, &class));
+            let files = self.files;
+            let groups = &mut self.groups;
+            let index = *self.group_index.entry(key).or_insert_with(|| {
+                groups.push(GroupTrack {
+                    class,
+                    counts: Vec::new(),
+                    shallow_size: 0,
+                    retained_size: 0,
+                    example: (usize::MAX, u32::MAX),
+                    example_node: NONE,
+                    path: Vec::new(),
+                });
+                groups.len() as u32 - 1
+            });
+            let group = &mut self.groups[index as usize];
+            group.counts.resize(files, 0);
+            group.counts[file] += 1;
+            if last {
+                group_of[node as usize] = index;
+                group.shallow_size += u64::from(graph.self_size(node));
+                let example = (depth as usize, graph.node_id(node));
+                if example < group.example {
+                    group.example = example;
+                    group.example_node = node;
+                }
+            }
+        }
+        if last {
+            drop(signatures);
+            for (node, &index) in group_of.iter().enumerate() {
+                if index == NONE {
+                    continue;
+                }
+                // Each byte once: only members that no member of the same group dominates.
+                let mut at = retained.idom[node];
+                let mut inside = false;
+                let mut hops = 0;
+                while at != NONE && at != 0 && hops < 10_000 {
+                    if group_of[at as usize] == index {
+                        inside = true;
+                        break;
+                    }
+                    at = retained.idom[at as usize];
+                    hops += 1;
+                }
+                if !inside {
+                    self.groups[index as usize].retained_size += retained.size[node];
+                }
+            }
+            for group in &mut self.groups {
+                if group.example_node != NONE {
+                    group.path = steps(graph, &paths, group.example_node);
+                }
+            }
+        }
+    }
+
+    fn unbound_holders(
+        &self,
+        graph: &HeapGraph,
+        retained: &Retained,
+        paths: &Paths,
+        grew: &[(u32, u32)],
+    ) -> Vec<Unbound> {
+        let mut growth: HashMap<u32, (u64, u64)> = HashMap::new();
+        for &(id, node) in grew {
+            let Ok(i) = self.holders.binary_search_by_key(&id, |h| h.id) else {
+                continue;
+            };
+            let h = &self.holders[i];
+            let first_size = h.sizes.first().copied().unwrap_or(0);
+            let first_count = h.counts.first().copied().unwrap_or(0);
+            growth.insert(
+                node,
+                (
+                    retained.size[node as usize].saturating_sub(first_size),
+                    u64::from(retained.count[node as usize].saturating_sub(first_count)),
+                ),
+            );
+        }
+        // A holder whose growth a deeper holder accounts for (nine tenths of it or more) is left
+        // out: the deeper one holds what grew.
+        let mut shadowed: Vec<u32> = Vec::new();
+        for (&node, &(size, _)) in &growth {
+            let mut at = retained.idom[node as usize];
+            let mut hops = 0;
+            while at != NONE && hops < 100_000 {
+                if growth
+                    .get(&at)
+                    .is_some_and(|&(above, _)| size.saturating_mul(10) >= above.saturating_mul(9))
+                {
+                    shadowed.push(at);
+                }
+                at = retained.idom[at as usize];
+                hops += 1;
+            }
+        }
+        shadowed.sort_unstable();
+        let mut out: Vec<(u64, u32, u32)> = growth
+            .iter()
+            .filter(|(n, _)| shadowed.binary_search(n).is_err())
+            .map(|(&n, &(size, _))| (size, graph.node_id(n), n))
+            .collect();
+        out.sort_by_key(|&(size, id, _)| (std::cmp::Reverse(size), id));
+        out.into_iter()
+            .filter_map(|(_, id, node)| {
+                let i = self.holders.binary_search_by_key(&id, |h| h.id).ok()?;
+                let h = &self.holders[i];
+                Some(Unbound {
+                    id,
+                    name: display_name(graph, node),
+                    node_type: graph.node_type_name(node).to_owned(),
+                    retained_sizes: h.sizes.clone(),
+                    retained_counts: h.counts.clone(),
+                    path: steps(graph, paths, node),
+                })
+            })
+            .collect()
+    }
+
+    /// The report: up to `limit` unbound holders and groups of new objects, most telling first.
+    pub fn report(self, limit: usize) -> Growth {
+        let files = self.files;
+        let mut groups: Vec<NewGroup> = self
+            .groups
+            .into_iter()
+            .map(|mut g| {
+                g.counts.resize(files, 0);
+                let growing = g.counts.windows(2).all(|w| w[1] > w[0]);
+                NewGroup {
+                    class: g.class,
+                    growing,
+                    counts: g.counts,
+                    shallow_size: g.shallow_size,
+                    retained_size: g.retained_size,
+                    path: g.path,
+                }
+            })
+            .filter(|g| g.counts.last().is_some_and(|&c| c > 0))
+            .collect();
+        groups.sort_by(|a, b| {
+            b.growing
+                .cmp(&a.growing)
+                .then(b.retained_size.cmp(&a.retained_size))
+                .then(b.counts.last().cmp(&a.counts.last()))
+                .then(a.class.cmp(&b.class))
+                .then(a.path.len().cmp(&b.path.len()))
+        });
+        groups.truncate(limit);
+        let mut unbound = self.unbound;
+        unbound.truncate(limit);
+        Growth {
+            snapshots: files,
+            unbound,
+            new_objects: groups,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::heap::snapshot::tests::snapshot;
+
+    const STRINGS: [&str; 7] = [
+        "",
+        "(GC roots)",
+        "Store",
+        "Array",
+        "Session",
+        "list",
+        "next",
+    ];
+
+    /// root -> (GC roots) -> Store -list-> Array -[i]-> Session; `extra` adds, for each entry,
+    /// a Session in the array at the next index followed by a chain of `n` Sessions (`next`).
+    fn file(chains: &[u32]) -> HeapGraph {
+        let mut nodes = vec![
+            [9, 0, 1, 0, 1],
+            [9, 1, 3, 0, 1],
+            [3, 2, 5, 16, 1],
+            [3, 3, 7, 16, 1 + chains.len() as u32],
+            [3, 4, 9, 40, 0],
+        ];
+        let mut edges = vec![[1, 0, 1], [1, 0, 2], [2, 5, 3], [1, 0, 4]];
+        let mut links = Vec::new();
+        let mut id = 2_000_001;
+        for (i, &n) in chains.iter().enumerate() {
+            let head = nodes.len() as u32;
+            edges.push([1, i as u32 + 1, head]);
+            nodes.push([3, 4, id, 40, u32::from(n > 0)]);
+            id += 2;
+            for k in 0..n {
+                let node = nodes.len() as u32;
+                links.push([2, 6, node]);
+                nodes.push([3, 4, id, 40, u32::from(k + 1 < n)]);
+                id += 2;
+            }
+        }
+        // The chain links are the edges of the nodes after the array's entries, in node order.
+        edges.extend(links);
+        HeapGraph::read(snapshot(&nodes, &edges, &STRINGS).as_bytes()).unwrap()
+    }
+
+    fn growth(files: &[HeapGraph]) -> Growth {
+        let mut tracker = GrowthTracker::new();
+        for (i, graph) in files.iter().enumerate() {
+            tracker.add(graph, i + 1 == files.len());
+        }
+        tracker.report(10)
+    }
+
+    #[test]
+    fn the_array_that_grew_at_every_step_is_the_unbound_holder_not_the_objects_above_it() {
+        let g = growth(&[file(&[]), file(&[0, 1]), file(&[0, 2, 0])]);
+        assert_eq!(g.snapshots, 3);
+        assert_eq!(g.unbound.len(), 1, "{:?}", g.unbound);
+        let array = &g.unbound[0];
+        assert_eq!((array.id, array.name.as_str()), (7, "Array"));
+        assert_eq!(array.retained_sizes, [56, 176, 256]);
+        assert_eq!(array.retained_counts, [2, 5, 7]);
+        assert_eq!(array.path.last().map(|s| s.edge.as_str()), Some("list"));
+    }
+
+    #[test]
+    fn new_objects_are_grouped_by_path_shape_and_a_chain_of_any_length_is_one_group() {
+        // New nodes get ids in node order above the first snapshot's (and the helper's closures'):
+        // what counts is "above the first snapshot's largest odd id".
+        let g = growth(&[file(&[]), file(&[0, 1]), file(&[0, 2, 0])]);
+        let shapes: Vec<_> = g
+            .new_objects
+            .iter()
+            .map(|n| {
+                (
+                    n.class.as_str(),
+                    n.counts.clone(),
+                    n.growing,
+                    n.retained_size,
+                )
+            })
+            .collect();
+        assert_eq!(
+            shapes,
+            [
+                ("Session", vec![0, 2, 3], true, 40 + 120 + 40),
+                ("Session", vec![0, 1, 2], true, 80),
+            ]
+        );
+        let last = g.new_objects[1]
+            .path
+            .iter()
+            .map(|s| s.edge.as_str())
+            .collect::<Vec<_>>();
+        assert_eq!(
+            last,
+            ["[0]", "[0]", "list", "[2]", "next"],
+            "the shortest example"
+        );
+    }
+
+    #[test]
+    fn a_holder_that_stopped_growing_is_not_unbound() {
+        let g = growth(&[file(&[]), file(&[0, 1]), file(&[0, 1])]);
+        assert!(g.unbound.is_empty());
+        assert!(g.new_objects.iter().all(|n| !n.growing));
+    }
+}
