@@ -24,14 +24,16 @@ declare namespace leakChecks {
 declare const leakChecks: {
   /**
    * Calls `fn` `warmup` times, forces a full collection, takes the counts, calls `fn`
-   * `iterations` times, collects again, and rejects with an `AssertionError`
-   * (`code: 'ERR_ASSERTION'`) naming each key and origin that grew by more than `tolerance`, with
-   * the retainer path that holds its objects.
+   * `iterations` times, collects again (for up to `settleMs` while counts still look grown), and
+   * rejects with an `AssertionError` (`code: 'ERR_ASSERTION'`) naming each key and origin that grew
+   * by more than `tolerance`, with the retainer path that holds its objects. Rejects too when `fn`
+   * tracked no object in all its calls: there was nothing to check.
    */
   assertNoLeaks(fn: () => unknown, options?: leakChecks.NoLeaksOptions): Promise<void>
   /**
-   * Forces a full collection and rejects with an `AssertionError` when any object given to
-   * `expectCollected()` is still alive, naming key, origin, count and retainer path.
+   * Forces full collections (for up to `settleMs` while objects still look retained) and rejects
+   * with an `AssertionError` when any object given to `expectCollected()` is still alive, naming
+   * key, origin, count and retainer path.
    */
   assertCollected(options?: leakChecks.CommonOptions): Promise<void>
 }

@@ -139,7 +139,9 @@ declare namespace weakTracker {
     /**
      * Counts `obj` as live under `key` and its origin: the stack line of the first caller frame
      * outside `node_modules` (or the outermost frame, when every one is inside). Never keeps `obj`
-     * alive; the same object tracked twice counts twice. Emits `'ref'`.
+     * alive; the same object tracked twice counts twice. Emits `'ref'`. With `sample` below 1,
+     * only that fraction of calls is recorded; the others return at once, counting nothing and
+     * emitting nothing.
      *
      * @throws {TypeError} `code: 'ERR_INVALID_ARG_TYPE'` when `key` is not a string or `obj` is not
      * an object or function; nothing is recorded then.
@@ -164,9 +166,9 @@ declare namespace weakTracker {
     readonly refs: Refs
 
     /**
-     * Forces a full garbage collection, even when Node was started without `--expose-gc` (and
-     * without exposing `gc` to anyone else), then resolves once every `'gc'` event it caused has
-     * been emitted, so that `refs` and the events agree.
+     * Forces full garbage collections (two), even when Node was started without `--expose-gc`
+     * (and without exposing `gc` to anyone else), then resolves once every `'gc'` event they
+     * caused has been emitted, so that `refs` and the events agree.
      */
     collect(): Promise<void>
 
@@ -209,7 +211,7 @@ declare namespace weakTracker {
     /** A tracked object was freed by the garbage collector. Emitted once per object, after the
      * collection, in the thread that tracked it. */
     on(event: 'gc', listener: Listener): this
-    /** `track()` counted an object. Emitted synchronously. */
+    /** `track()` or `expectCollected()` counted an object. Emitted synchronously. */
     on(event: 'ref', listener: Listener): this
     on(event: string | symbol, listener: (...args: any[]) => void): this
     once(event: 'gc' | 'ref', listener: Listener): this
@@ -239,10 +241,13 @@ declare namespace weakTracker {
   }
 
   /** The live counts of every tracker of every thread of the process (main thread and live
-   * workers), merged per key and origin; each thread's as of its last sweep or turn. */
+   * workers), merged per key and origin. An object is counted once `track()` has returned, in any
+   * thread; a free shows after that thread's sweep: at its next turn after the collection, or when
+   * it reads `refs`, `processRefs()` or `metrics()` (this thread's frees therefore show at once). */
   function processRefs(): Refs
 
-  /** The process-wide figures in the OpenMetrics text format, ending with `# EOF`. */
+  /** The process-wide figures in the OpenMetrics text format, ending with `# EOF`; counted as
+   * `processRefs()` counts. */
   function metrics(): string
 
   /** The content type of `metrics()`: `application/openmetrics-text; version=1.0.0; charset=utf-8`. */
@@ -252,7 +257,8 @@ declare namespace weakTracker {
   const WeakTracker: WeakTrackerConstructor
 }
 
-/** The tracker shared by all code in this thread. */
+/** The tracker shared by all code in this thread, made on first use; `weak-tracker/assert`
+ * checks it unless given another. */
 declare function weakTracker(): weakTracker.WeakTracker
 
 export = weakTracker

@@ -248,3 +248,109 @@ test('attach refuses what it cannot attach to, in one line, with exit code 1', a
   const usage = await runBin(['attach', 'abc'])
   assert.equal(usage.code, 2)
 })
+
+function fetchText(port, urlPath) {
+  return new Promise((resolve, reject) => {
+    http
+      .get({ host: '127.0.0.1', port, path: urlPath }, (res) => {
+        let body = ''
+        res.setEncoding('utf8')
+        res.on('data', (d) => (body += d))
+        res.on('end', () => resolve({ status: res.statusCode, type: res.headers['content-type'], body }))
+      })
+      .on('error', reject)
+  })
+}
+
+test('WEAK_TRACKER_METRICS and WEAK_TRACKER_PAGE open their ports on 127.0.0.1, with the retained requests', async () => {
+  const metricsPort = await freePort()
+  const pagePort = await freePort()
+  const { port, stop } = await start(['--require', register], {
+    WEAK_TRACKER_METRICS: String(metricsPort),
+    WEAK_TRACKER_PAGE: String(pagePort),
+  })
+  await load(port, 1, 0)
+  const metrics = await fetchText(metricsPort, '/metrics')
+  assert.equal(metrics.status, 200)
+  assert.match(metrics.type, /^application\/openmetrics-text/)
+  assert.match(metrics.body, /weak_tracker_live\{key="http\.IncomingMessage",origin="GET \/leak\/:id"[^}]*\} [1-9]\d*/)
+  assert.ok(!metrics.body.includes(SECRET))
+  assert.equal((await fetchText(metricsPort, '/other')).status, 404)
+  const page = await fetchText(pagePort, '/')
+  assert.equal(page.status, 200)
+  assert.match(page.body, /<html/i)
+  const { code } = await stop()
+  assert.equal(code, 0)
+})
+
+test('lines of worker threads reach the main thread report, marked with their thread', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'weak-tracker-workers-'))
+  test.after(() => fs.rmSync(dir, { recursive: true, force: true }))
+  const entry = path.join(dir, 'main.js')
+  fs.writeFileSync(
+    entry,
+    `const { Worker } = require('node:worker_threads')
+const worker = new Worker(${JSON.stringify(path.join(dir, 'worker.js'))})
+worker.on('message', () => process.exit(0))
+`,
+  )
+  fs.writeFileSync(
+    path.join(dir, 'worker.js'),
+    `const { parentPort } = require('node:worker_threads')
+const kept = []
+function workerLeak() { for (let i = 0; i < 2000; i++) kept.push({ i, list: [i, i] }) }
+let rounds = 0
+const timer = setInterval(() => {
+  workerLeak()
+  if (++rounds === 12) { clearInterval(timer); setTimeout(() => parentPort.postMessage('done'), 300) }
+}, 100)
+`,
+  )
+  const out = await new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      ['--require', register, entry],
+      { env: cleanEnv({ WEAK_TRACKER_REPORT: 'exit', WEAK_TRACKER_SAMPLING_PERIOD: '0.15', WEAK_TRACKER_SAMPLING_INTERVAL: '8192' }) },
+      (error, stdout, stderr) => resolve({ error, stdout, stderr }),
+    )
+  })
+  assert.equal(out.error, null, out.stderr)
+  const line = out.stderr.split('\n').find((l) => l.includes('workerLeak'))
+  assert.match(line ?? '', /worker\.js:\d+:\d+\) \[thread [1-9]\d*\]$/, out.stderr)
+})
+
+// The first `tables` event of the page's stream.
+function firstTables(port) {
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host: '127.0.0.1', port, path: '/events' }, (res) => {
+      let text = ''
+      res.setEncoding('utf8')
+      res.on('data', (d) => {
+        text += d
+        const at = text.indexOf('event: tables\ndata: ')
+        const end = at < 0 ? -1 : text.indexOf('\n\n', at)
+        if (end > 0) {
+          req.destroy()
+          resolve(JSON.parse(text.slice(at + 'event: tables\ndata: '.length, end)))
+        }
+      })
+    })
+    req.on('error', reject)
+  })
+}
+
+test('the page started by WEAK_TRACKER_PAGE shows the growing lines beside the retained requests', async () => {
+  const pagePort = await freePort()
+  const { port, stop } = await start(['--require', register], {
+    WEAK_TRACKER_PAGE: String(pagePort),
+    WEAK_TRACKER_SAMPLING_PERIOD: '0.2',
+    WEAK_TRACKER_SAMPLING_INTERVAL: '16384',
+  })
+  await load(port, 4, 300)
+  const tables = await firstTables(pagePort)
+  assert.ok(Array.isArray(tables.lines), 'lines are on the page')
+  assert.ok(tables.lines.some((l) => l.origin.includes('zero-app.js')), JSON.stringify(tables.lines.slice(0, 5)))
+  assert.ok(tables.retained.some((r) => r.key === 'http.IncomingMessage' && r.origin === 'GET /leak/:id'))
+  const { code } = await stop()
+  assert.equal(code, 0)
+})

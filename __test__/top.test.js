@@ -21,8 +21,9 @@ function tmp(t) {
 
 const top = (args) => spawnSync(process.execPath, [runner, 'top', ...args], { encoding: 'utf8', timeout: 60_000, maxBuffer: 2 ** 28 })
 
-// A snapshot of a process whose module-level array holds 50 sessions, and an object whose
-// Symbol.toStringTag is a user's address and a token holds the array too.
+// A snapshot of a process whose module-level array holds 50 sessions, an object whose
+// Symbol.toStringTag is a user's address and a token holds the array too, and an object keyed by
+// addresses holds one more session.
 function writeSnapshot(dir) {
   const file = path.join(dir, 'app.heapsnapshot')
   const script = `
@@ -31,6 +32,7 @@ function writeSnapshot(dir) {
     const sessions = []
     for (let i = 0; i < 50; i++) sessions.push(new Session(i))
     globalThis.account = { [Symbol.toStringTag]: 'user:alice@example.com SECRET-1234', sessions }
+    globalThis.byAddress = { ['user:alice@example.com'.slice(5)]: new Session(50) }
     v8.writeHeapSnapshot(${JSON.stringify(file)})`
   const out = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' })
   assert.equal(out.status, 0, out.stderr)
@@ -43,7 +45,7 @@ test('top lists the largest retainers with their paths, and the classes with cou
   assert.equal(out.status, 0, out.stderr)
   const report = JSON.parse(out.stdout)
   const session = report.classes.find((c) => c.name === 'Session')
-  assert.equal(session.count, 50)
+  assert.equal(session.count, 51)
   assert.ok(session.retainedSize > session.shallowSize, 'each session retains its password string')
   const array = report.retainers.find((r) => r.path.at(-1)?.edge === 'sessions' && r.name === 'Array')
   assert.ok(array, 'the array of sessions is among the retainers, reached through its property')
@@ -61,13 +63,14 @@ test('top lists the largest retainers with their paths, and the classes with cou
   assert.equal(text.stdout.split('\n').filter((l) => / {2}\d+\. /.test(l)).length, 5)
 })
 
-test('no string contents of the heap reach the output: an object named by its toStringTag is shown without the name', (t) => {
+test('no string contents of the heap reach the output: an object named by its toStringTag or a key made of data is shown without the name', (t) => {
   const file = writeSnapshot(tmp(t))
   for (const args of [[file, '--json', '--limit', '100000'], [file, '--limit', '100000']]) {
     const out = top(args)
     assert.equal(out.status, 0, out.stderr)
     assert.doesNotMatch(out.stdout, /SECRET-1234|alice@example\.com|hunter2/)
     assert.match(out.stdout, /Object \(name withheld\)/)
+    assert.match(out.stdout, /\(property\)/, 'the key made of data is withheld on the path')
   }
   const why = spawnSync(process.execPath, [cli, 'why', file, '--class', 'Session'], { encoding: 'utf8' })
   assert.equal(why.status, 0, why.stderr)

@@ -1,14 +1,15 @@
 'use strict'
 
-// node benchmark/heap.js [MIB]
+// node benchmark/heap.js [MIB] [--memlab]
 //
 // Times `weak-tracker top` on a generated snapshot of about MIB MiB (default 1024) and
 // `weak-tracker growth` on it and a later one with 5% more sessions (benchmark/heap-generate.js,
 // cached under ~/.cache/weak-tracker), each in its own process, with its peak RSS
-// (process.resourceUsage().maxRSS at exit). If memlab is installed under
-// ~/.cache/weak-tracker/memlab (`npm install --prefix ~/.cache/weak-tracker/memlab memlab@2.0.5`),
-// runs its `analyze object-size` and `analyze unbound-object` on the same files for comparison.
-// Prints a table.
+// (process.resourceUsage().maxRSS at exit). With --memlab, and memlab installed under
+// ~/.cache/weak-tracker/memlab (`PUPPETEER_SKIP_DOWNLOAD=1 npm install --prefix
+// ~/.cache/weak-tracker/memlab memlab@2.0.5`), runs its `analyze object-size` and
+// `analyze unbound-object` on the same files for comparison (it needs several times the file's
+// size in memory). Prints a table.
 
 const fs = require('node:fs')
 const os = require('node:os')
@@ -17,7 +18,9 @@ const { spawnSync } = require('node:child_process')
 const { snapshotFile } = require('./heap-generate.js')
 
 const root = path.join(__dirname, '..')
-const mib = Number(process.argv[2] ?? 1024)
+const args = process.argv.slice(2)
+const withMemlab = args.includes('--memlab')
+const mib = Number(args.find((a) => !a.startsWith('--')) ?? 1024)
 
 // Runs `node ARGS` with the peak-RSS preload; returns { seconds, rss, status, stderr }.
 function measure(args, { preload = true, timeout = 30 * 60_000 } = {}) {
@@ -49,8 +52,8 @@ const row = (what, file, m) => rows.push({ what, file: `${(fs.statSync(file).siz
 row('weak-tracker top --limit 20', base, measure(command('top', base, '--limit', '20')))
 row('weak-tracker growth (2 files)', later, measure(command('growth', base, later, '--limit', '20')))
 
-const memlab = path.join(os.homedir(), '.cache/weak-tracker/memlab/node_modules/memlab/bin/memlab.js')
-if (fs.existsSync(memlab)) {
+const memlab = path.join(os.homedir(), '.cache/weak-tracker/memlab/node_modules/memlab/bin/memlab')
+if (withMemlab && fs.existsSync(memlab)) {
   const heap = ['--max-old-space-size=16384', memlab]
   row('memlab analyze object-size', base, measure([...heap, 'analyze', 'object-size', '--snapshot', base]))
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'weak-tracker-memlab-'))

@@ -8,9 +8,9 @@
 
 const COMMANDS = {
   why: '../lib/commands/why.js',
-  attach: '../lib/commands/attach.js',
-  growth: '../lib/commands/growth.js',
   top: '../lib/commands/top.js',
+  growth: '../lib/commands/growth.js',
+  attach: '../lib/commands/attach.js',
 }
 
 const USAGE = `usage: weak-tracker <command> [options]

@@ -11,33 +11,25 @@
 // growing pauses, for up to `settleMs`, and fails only if the leak is still there.
 
 const { AssertionError } = require('node:assert')
-const weakTracker = require('../index.js')
-const { invalidArgType, outOfRange } = require('./errors.js')
+const { sharedTracker } = require('./shared.js')
+const { invalidArgType } = require('./errors.js')
+const { isObject, validateObject, validateFunction, validateInteger } = require('./validate.js')
 const { objects } = require('./why.js')
 
 const PAUSES = [0, 10, 25, 50, 100, 200, 400, 800]
 
-function isObject(value) {
-  return typeof value === 'object' && value !== null
-}
-
 function integerOption(options, name, fallback, min, caller) {
   const value = options[name] ?? fallback
-  if (typeof value !== 'number') throw invalidArgType(`options.${name}`, 'number', value, caller)
-  if (!Number.isInteger(value) || value < min) throw outOfRange(`options.${name}`, `an integer >= ${min}`, value, caller)
+  validateInteger(value, `options.${name}`, caller, min)
   return value
 }
 
 function trackerOption(options, caller) {
-  const tracker = options.tracker ?? weakTracker()
+  const tracker = options.tracker ?? sharedTracker()
   if (!isObject(tracker) || typeof tracker.why !== 'function' || typeof tracker.collect !== 'function') {
     throw invalidArgType('options.tracker', 'WeakTracker', tracker, caller)
   }
   return tracker
-}
-
-function checkOptions(options, caller) {
-  if (!isObject(options)) throw invalidArgType('options', 'object', options, caller)
 }
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
@@ -93,8 +85,8 @@ async function fail(tracker, headline, lines, caller) {
 // `iterations` more times, and fails when any key and origin has more live objects than before by
 // more than `tolerance`.
 async function assertNoLeaks(fn, options = {}) {
-  if (typeof fn !== 'function') throw invalidArgType('fn', 'function', fn, assertNoLeaks)
-  checkOptions(options, assertNoLeaks)
+  validateFunction(fn, 'fn', assertNoLeaks)
+  validateObject(options, 'options', assertNoLeaks)
   const warmup = integerOption(options, 'warmup', 5, 0, assertNoLeaks)
   const iterations = integerOption(options, 'iterations', 20, 1, assertNoLeaks)
   const tolerance = integerOption(options, 'tolerance', 0, 0, assertNoLeaks)
@@ -134,7 +126,7 @@ async function assertNoLeaks(fn, options = {}) {
 
 // Fails when any object given to expectCollected() is still alive after a full collection.
 async function assertCollected(options = {}) {
-  checkOptions(options, assertCollected)
+  validateObject(options, 'options', assertCollected)
   const settleMs = integerOption(options, 'settleMs', 1000, 0, assertCollected)
   const tracker = trackerOption(options, assertCollected)
   const retained = await settle(tracker, settleMs, () => tracker.retained({ olderThan: 0 }))

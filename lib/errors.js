@@ -1,7 +1,8 @@
 'use strict'
 
 // Errors in Node's own form (lib/internal/errors.js): the same codes, classes and wording, with the
-// stack starting at the caller of the public function that refused the call.
+// stack starting at the caller of the public function that refused the call. The common checks
+// that throw them are in lib/validate.js.
 
 const { inspect } = require('node:util')
 

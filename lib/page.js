@@ -15,8 +15,10 @@ const net = require('node:net')
 const path = require('node:path')
 const crypto = require('node:crypto')
 const { series, processRefs } = require('./process.js')
+const { currentLines } = require('./sampling.js')
 const { threadId } = require('node:worker_threads')
-const { invalidArgType, outOfRange, invalidArgValue } = require('./errors.js')
+const { outOfRange, invalidArgValue } = require('./errors.js')
+const { isObject, validateObject, validateString, validateInteger } = require('./validate.js')
 
 const ASSETS = {
   '/': ['index.html', 'text/html; charset=utf-8'],
@@ -39,10 +41,6 @@ const BODY_TIMEOUT_MS = 5000
 
 function isLoopback(host) {
   return host === 'localhost' || host === '::1' || (net.isIPv4(host) && host.startsWith('127.'))
-}
-
-function isObject(value) {
-  return typeof value === 'object' && value !== null
 }
 
 // The name in a Host header, without its port or brackets, lower case: `[::1]:80` -> `::1`.
@@ -240,6 +238,8 @@ function createHandler(tracker, { prefix = '', token, hosts = [] } = {}) {
     return {
       suspects: tracker.suspects({ olderThan: 10_000 }),
       retained: tracker.retained({ olderThan: 0 }),
+      // Growing lines of the sampling profiler, when weak-tracker/register runs; else null.
+      lines: currentLines()?.slice(0, 20) ?? null,
       diff: baseline === null ? null : tracker.diff(baseline, now),
       baselineTime: baseline?.time ?? null,
     }
@@ -467,18 +467,17 @@ function createHandler(tracker, { prefix = '', token, hosts = [] } = {}) {
 // `options.token`: undefined, or a string of at least 16 characters.
 function tokenOption(token, caller) {
   if (token === undefined) return undefined
-  if (typeof token !== 'string') throw invalidArgType('options.token', 'string', token, caller)
+  validateString(token, 'options.token', caller)
   if (token === '') throw invalidArgValue('options.token', token, 'must not be empty', caller)
   if (token.length < 16) throw outOfRange('options.token', 'at least 16 characters long', '(hidden)', caller)
   return token
 }
 
 function pageOptions(options, caller) {
-  if (!isObject(options)) throw invalidArgType('options', 'object', options, caller)
+  validateObject(options, 'options', caller)
   const { port = 0, host = '127.0.0.1' } = options
-  if (typeof port !== 'number') throw invalidArgType('options.port', 'number', port, caller)
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw outOfRange('options.port', '>= 0 && <= 65535', port, caller)
-  if (typeof host !== 'string') throw invalidArgType('options.host', 'string', host, caller)
+  validateInteger(port, 'options.port', caller, 0, 65535)
+  validateString(host, 'options.host', caller)
   const token = tokenOption(options.token, caller)
   if (!isLoopback(host) && token === undefined) {
     const error = new Error(
@@ -522,9 +521,9 @@ async function serve(tracker, options, caller) {
 }
 
 function pageHandler(tracker, options, caller) {
-  if (!isObject(options)) throw invalidArgType('options', 'object', options, caller)
+  validateObject(options, 'options', caller)
   const { prefix = '' } = options
-  if (typeof prefix !== 'string') throw invalidArgType('options.prefix', 'string', prefix, caller)
+  validateString(prefix, 'options.prefix', caller)
   if (prefix !== '' && !prefix.startsWith('/')) throw invalidArgValue('options.prefix', prefix, "must start with '/'", caller)
   const token = tokenOption(options.token, caller)
   return createHandler(tracker, { prefix: prefix.replace(/\/+$/, ''), token })

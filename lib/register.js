@@ -10,7 +10,7 @@ const fs = require('node:fs')
 const os = require('node:os')
 const http = require('node:http')
 const { isMainThread, threadId } = require('node:worker_threads')
-const { AllocationSampler, bySuspicion } = require('./sampling.js')
+const { AllocationSampler, bySuspicion, setLineSource } = require('./sampling.js')
 const { buildReport, reportText } = require('./report.js')
 
 const CHANNEL = 'weak-tracker/register'
@@ -105,6 +105,7 @@ class Register {
       this.#channel.unref?.()
     }
     if (!isMainThread) return
+    setLineSource(() => this.#lines())
     if (this.#config.watch) this.#startWatching()
     const { mode, every, signal } = this.#config
     if (mode === 'signal') process.on(signal, () => this.#guard(() => this.report({ why: true })))
@@ -157,7 +158,7 @@ class Register {
   }
 
   #startPage() {
-    const tracker = this.#tracker ?? require('../index.js')()
+    const tracker = this.#tracker ?? require('./shared.js').sharedTracker()
     tracker
       .serve({ port: this.#config.page, host: '127.0.0.1' })
       .then((page) => this.#servers.push(page))

@@ -250,4 +250,21 @@ class AllocationSampler {
   }
 }
 
-module.exports = { AllocationSampler, LineHistory, attribute, growthOf, nextDelay, bySuspicion, frameText, INTERNAL }
+// Where this thread's growing lines come from, when something samples (weak-tracker/register): the
+// live page shows them. A function, so that the page reads them fresh; null when nothing samples.
+let lineSource = null
+
+function setLineSource(source) {
+  lineSource = source
+}
+
+// The current growing lines, or null. Never throws: the page must not fail for them.
+function currentLines() {
+  try {
+    return lineSource === null ? null : lineSource()
+  } catch {
+    return null
+  }
+}
+
+module.exports = { setLineSource, currentLines, AllocationSampler, LineHistory, attribute, growthOf, nextDelay, bySuspicion, frameText, INTERNAL }

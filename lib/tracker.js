@@ -6,12 +6,15 @@
 const { EventEmitter } = require('node:events')
 const { threadId } = require('node:worker_threads')
 const native = require('./binding.js')
-const { invalidArgType, outOfRange } = require('./errors.js')
+const { outOfRange } = require('./errors.js')
+const { validateObject, validateString, validateNumber, validateInteger } = require('./validate.js')
 const { refsBuilder } = require('./refs.js')
+const { addTracker } = require('./process.js')
 const { takeOver, restore, firstFrames, originOf, captureOrigin, retainOrigin, releaseOrigin } = require('./origin.js')
 const { collectGarbage } = require('./collect.js')
 const why = require('./why.js')
-// lib/page.js requires lib/process.js, which requires this file: loaded when first used.
+// The live page (node:http, node:net, node:crypto and the page's own code), loaded when first
+// served: most apps that track never serve it.
 let page = null
 
 // Where `track` captures its caller: one object reused for every call, which measured about
@@ -19,10 +22,6 @@ let page = null
 const callerHolder = {}
 
 const expectCollectedAt = Symbol('weak-tracker.expectCollectedAt')
-
-function isObject(value) {
-  return typeof value === 'object' && value !== null
-}
 
 // The counts of one key in a snapshot, or an empty object.
 function countsOf(refs, key) {
@@ -42,10 +41,6 @@ const originsOfDroppedTrackers = new FinalizationRegistry((origins) => {
   for (const origin of origins) if (origin !== undefined) releaseOrigin(origin)
 })
 
-// This thread's trackers, weakly: processRefs() and metrics() bring them up to date first.
-const trackersHere = new Set()
-const forgetTracker = new FinalizationRegistry((ref) => trackersHere.delete(ref))
-
 // A name for the process-wide view: the string itself, or its UTF-16 code units when it holds a
 // lone surrogate (which the native side's UTF-8 could not carry).
 const isWellFormed =
@@ -60,9 +55,9 @@ function nativeName(text) {
 
 // `options.olderThan` of suspects() and retained(): a number of milliseconds >= 0.
 function olderThanOption(options, fallback, caller) {
-  if (!isObject(options)) throw invalidArgType('options', 'object', options, caller)
+  validateObject(options, 'options', caller)
   const { olderThan = fallback } = options
-  if (typeof olderThan !== 'number') throw invalidArgType('options.olderThan', 'number', olderThan, caller)
+  validateNumber(olderThan, 'options.olderThan', caller)
   if (!(olderThan >= 0)) throw outOfRange('options.olderThan', '>= 0', olderThan, caller)
   return olderThan
 }
@@ -74,9 +69,9 @@ function firstValue(map) {
 
 function sampleOption(options, caller) {
   if (options === undefined) return 1
-  if (!isObject(options)) throw invalidArgType('options', 'object', options, caller)
+  validateObject(options, 'options', caller)
   const { sample = 1 } = options
-  if (typeof sample !== 'number') throw invalidArgType('options.sample', 'number', sample, caller)
+  validateNumber(sample, 'options.sample', caller)
   if (!(sample > 0 && sample <= 1)) throw outOfRange('options.sample', '> 0 and <= 1', sample, caller)
   return sample
 }
@@ -103,18 +98,13 @@ class WeakTracker extends EventEmitter {
     this.#sample = sampleOption(options, WeakTracker)
     this.#native = native.createTracker(this, WeakTracker.#onCollected, threadId, this.#sample)
     originsOfDroppedTrackers.register(this, this.#origins)
-    const ref = new WeakRef(this)
-    trackersHere.add(ref)
-    forgetTracker.register(this, ref)
+    addTracker(this, WeakTracker.#sweep)
   }
 
-  // Brings the frees of every tracker of this thread into the process-wide view (a sweep, if a
-  // collection has run). Tracked objects need nothing: track() counts them there before returning.
-  static publishHere() {
-    for (const ref of trackersHere) {
-      const tracker = ref.deref()
-      if (tracker !== undefined) native.sweep(tracker.#native)
-    }
+  // Brings a tracker's counts up to date (lib/process.js does so for every tracker of this thread
+  // before it reads the process-wide view). Class-level, so the registry holds no closure over one.
+  static #sweep(tracker) {
+    native.sweep(tracker.#native)
   }
 
   // Called by the native canary's finalizer, after a garbage collection that may have freed
@@ -124,10 +114,8 @@ class WeakTracker extends EventEmitter {
   }
 
   track(key, obj) {
-    if (typeof key !== 'string') throw invalidArgType('key', 'string', key, this.track)
-    if ((typeof obj !== 'object' || obj === null) && typeof obj !== 'function') {
-      throw invalidArgType('obj', 'object', obj, this.track)
-    }
+    validateString(key, 'key', this.track)
+    validateObject(obj, 'obj', this.track, true)
     if (this.#sample !== 1 && Math.random() >= this.#sample) return
     // The caller's frame, captured here rather than in a helper: V8 walks every frame above
     // `below` one by one, at about 0.3 µs each.
@@ -151,10 +139,8 @@ class WeakTracker extends EventEmitter {
 
   // Counts `obj` like track() does, and remembers it as expected to be garbage from now on.
   expectCollected(key, obj) {
-    if (typeof key !== 'string') throw invalidArgType('key', 'string', key, this.expectCollected)
-    if ((typeof obj !== 'object' || obj === null) && typeof obj !== 'function') {
-      throw invalidArgType('obj', 'object', obj, this.expectCollected)
-    }
+    validateString(key, 'key', this.expectCollected)
+    validateObject(obj, 'obj', this.expectCollected, true)
     this[expectCollectedAt](key, captureOrigin(this.expectCollected), obj)
   }
 
@@ -245,12 +231,11 @@ class WeakTracker extends EventEmitter {
   // What keeps the live objects of `key` alive: per origin, the shortest retainer paths of up to
   // `limit` of them, from a heap snapshot of this thread.
   async why(key, options = {}) {
-    if (typeof key !== 'string') throw invalidArgType('key', 'string', key, this.why)
-    if (!isObject(options)) throw invalidArgType('options', 'object', options, this.why)
+    validateString(key, 'key', this.why)
+    validateObject(options, 'options', this.why)
     const { origin, limit = 20 } = options
-    if (origin !== undefined && typeof origin !== 'string') throw invalidArgType('options.origin', 'string', origin, this.why)
-    if (typeof limit !== 'number') throw invalidArgType('options.limit', 'number', limit, this.why)
-    if (!Number.isInteger(limit) || limit < 1) throw outOfRange('options.limit', 'an integer >= 1', limit, this.why)
+    if (origin !== undefined) validateString(origin, 'options.origin', this.why)
+    validateInteger(limit, 'options.limit', this.why, 1)
     native.sweep(this.#native)
     const counts = native.counts(this.#native)
     // origin -> its site ids with live objects (a tracked one and an expected one at most).
@@ -379,8 +364,8 @@ class WeakTracker extends EventEmitter {
 
 // A snapshot as `snapshot()` makes it: an object with an object `refs`.
 function checkSnapshot(name, value, caller) {
-  if (!isObject(value)) throw invalidArgType(name, 'object', value, caller)
-  if (!isObject(value.refs)) throw invalidArgType(`${name}.refs`, 'object', value.refs, caller)
+  validateObject(value, name, caller)
+  validateObject(value.refs, `${name}.refs`, caller)
 }
 
 // `WeakTracker()` and `new WeakTracker()` both make an independent tracker, and `instanceof` works.

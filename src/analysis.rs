@@ -24,7 +24,7 @@ fn json(value: &impl serde::Serialize) -> Result<String> {
 
 /// The largest retainers of the snapshot file at `path` (up to `limit`) and its summary by
 /// class, as JSON.
-#[napi]
+#[napi(catch_unwind)]
 pub fn heap_top(path: String, limit: u32) -> Result<String> {
     let graph = read(&path)?;
     json(&summary::top(&graph, limit as usize))
@@ -32,7 +32,7 @@ pub fn heap_top(path: String, limit: u32) -> Result<String> {
 
 /// What grew across the snapshot files at `paths`, in time order (two or more, of one process):
 /// up to `limit` unbound holders and groups of new objects, as JSON.
-#[napi]
+#[napi(catch_unwind)]
 pub fn heap_growth(paths: Vec<String>, limit: u32) -> Result<String> {
     if paths.len() < 2 {
         return Err(Error::new(

@@ -33,13 +33,13 @@ impl Heap {
 }
 
 /// Starts decoding a snapshot.
-#[napi]
+#[napi(catch_unwind)]
 pub fn heap_decoder() -> Decoder {
     External::new(RefCell::new(Some(SnapshotDecoder::default())))
 }
 
 /// Decodes the next chunk of the snapshot's text, as it comes. After an error the decoder is done.
-#[napi]
+#[napi(catch_unwind)]
 pub fn heap_feed(decoder: &Decoder, chunk: &[u8]) -> Result<()> {
     let mut slot = decoder.try_borrow_mut().map_err(|_| busy())?;
     let fed = slot.as_mut().ok_or_else(finished)?.feed(chunk);
@@ -50,7 +50,7 @@ pub fn heap_feed(decoder: &Decoder, chunk: &[u8]) -> Result<()> {
 }
 
 /// Ends the text: the decoded snapshot, searched for shortest paths.
-#[napi]
+#[napi(catch_unwind)]
 pub fn heap_finish(decoder: &Decoder) -> Result<External<Heap>> {
     let taken = decoder.try_borrow_mut().map_err(|_| busy())?.take();
     let graph = taken.ok_or_else(finished)?.finish().map_err(failure)?;
@@ -58,7 +58,7 @@ pub fn heap_finish(decoder: &Decoder) -> Result<External<Heap>> {
 }
 
 /// Decodes the snapshot file at `path`.
-#[napi]
+#[napi(catch_unwind)]
 pub fn heap_read_file(path: String) -> Result<External<Heap>> {
     let file = File::open(&path)
         .map_err(|e| Error::new(Status::InvalidArg, format!("cannot read {path}: {e}")))?;
@@ -68,7 +68,7 @@ pub fn heap_read_file(path: String) -> Result<External<Heap>> {
 
 /// Explains the objects held weakly by the probe of class `probeClass` (an object whose `sets`
 /// is an array of `WeakSet`s): one explanation per set, as JSON, or `null` without a probe.
-#[napi]
+#[napi(catch_unwind)]
 pub fn heap_explain_probe(heap: &External<Heap>, probe_class: String) -> Result<Option<String>> {
     let Some(groups) = heap::probe_targets(&heap.graph, &probe_class) else {
         return Ok(None);
@@ -86,7 +86,7 @@ pub fn heap_explain_probe(heap: &External<Heap>, probe_class: String) -> Result<
 /// `live` counts every object of that class the root reaches.
 /// `limit` is a whole number >= 1 (a JavaScript number: 2^32 and more mean "all", not a
 /// wrapped-around count).
-#[napi]
+#[napi(catch_unwind)]
 pub fn heap_explain_class(heap: &External<Heap>, class: String, limit: f64) -> Result<String> {
     if !(limit >= 1.0 && limit.fract() == 0.0) {
         return Err(Error::new(

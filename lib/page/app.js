@@ -124,21 +124,33 @@ function draw(values, rows) {
   })
 }
 
-function fillTable(id, rows, columns) {
+function fillTable(id, rows, columns, withWhy = true) {
   const body = document.querySelector(`#${id} tbody`)
   body.replaceChildren()
   for (const r of rows) {
     const row = document.createElement('tr')
     for (const [field, className] of columns) cell(row, typeof field === 'function' ? field(r) : String(r[field]), className)
-    whyButton(row, r.key, r.origin)
+    if (withWhy) whyButton(row, r.key, r.origin)
     body.append(row)
   }
+}
+
+function bytes(n) {
+  const abs = Math.abs(n)
+  const text = abs < 1024 ? `${abs} B` : abs < 1024 ** 2 ? `${(abs / 1024).toFixed(1)} KiB` : `${(abs / 1024 ** 2).toFixed(1)} MiB`
+  return n < 0 ? `-${text}` : text
 }
 
 function renderTables(tables) {
   const age = (r) => `${(r.oldestMs / 1000).toFixed(1)} s`
   fillTable('suspects', tables.suspects, [['key'], ['origin', 'origin'], ['count', 'num'], [age, 'num']])
   fillTable('retained', tables.retained, [['key'], ['origin', 'origin'], ['count', 'num'], [age, 'num']])
+  // Sampled lines exist only under weak-tracker/register: the section shows then.
+  document.getElementById('lines-section').hidden = tables.lines === null
+  if (tables.lines !== null) {
+    const growth = (r) => `${r.growth >= 0 ? '+' : ''}${bytes(r.growth)}${r.growing ? ' growing' : ''}`
+    fillTable('lines', tables.lines, [['origin', 'origin'], [(r) => bytes(r.liveBytes), 'num'], [growth, 'num']], false)
+  }
   fillTable('diff', tables.diff ?? [], [['key'], ['origin', 'origin'], ['before', 'num'], ['after', 'num'], [(r) => (r.delta > 0 ? `+${r.delta}` : String(r.delta)), 'num']])
   document.getElementById('baseline-time').textContent = tables.baselineTime ? `set at ${new Date(tables.baselineTime).toLocaleTimeString()}` : 'not set'
 }

@@ -10,8 +10,9 @@
 //!   edge names along the path, indices as `[x]`, and a run of identical links written once, so
 //!   that a linked list or a promise chain of any length is one group).
 //!
-//! The snapshots are read one at a time: from the earlier ones only the first snapshot's sorted
-//! ids, the sizes of its holders that are still growing and the counts per group are kept.
+//! The snapshots are read one at a time: from the earlier ones only the first snapshot's largest
+//! id (and its native nodes' ids), the sizes of its holders that are still growing and the counts
+//! per group are kept.
 
 use std::collections::hash_map::DefaultHasher;
 use std::collections::HashMap;
@@ -61,9 +62,6 @@ pub struct Growth {
     pub snapshots: usize,
     pub unbound: Vec<Unbound>,
     pub new_objects: Vec<NewGroup>,
-    /// New objects of the last snapshot (ids the first did not have) whose id is odd and not above
-    /// the first snapshot's largest odd id: 0 when "V8's ids only grow" holds.
-    pub new_ids_not_above_base_max: u64,
 }
 
 #[derive(Debug)]
@@ -89,7 +87,8 @@ struct GroupTrack {
 #[derive(Debug, Default)]
 pub struct GrowthTracker {
     files: usize,
-    base_ids: Vec<u32>,
+    /// The first snapshot's even ids (the embedder's nodes), sorted, and its largest odd id.
+    base_even_ids: Vec<u32>,
     base_max: u32,
     /// The holders of the first snapshot: (id, retained size, retained count), sorted by id.
     base_holders: Vec<(u32, u64, u32)>,
@@ -97,7 +96,6 @@ pub struct GrowthTracker {
     holders: Vec<Holder>,
     groups: Vec<GroupTrack>,
     group_index: HashMap<u64, u32>,
-    below_max: u64,
     unbound: Vec<Unbound>,
 }
 
@@ -202,19 +200,24 @@ impl GrowthTracker {
         let file = self.files;
         self.files += 1;
         if file == 0 {
-            self.base_ids = graph.node_id.clone();
-            self.base_ids.sort_unstable();
-            self.base_ids.dedup();
-            // V8 gives its heap objects odd ids from a counter; the embedder's (native) nodes
-            // get even ids made from addresses (measured on Node 20), so only odd ids are
-            // compared with the largest.
-            self.base_max = self
-                .base_ids
+            // V8 gives its heap objects odd ids from a counter that only grows, and never reuses
+            // them: an odd id above the first snapshot's largest is new. The embedder's (native)
+            // nodes get even ids made from addresses (measured on Node 20): those are looked up.
+            self.base_max = graph
+                .node_id
                 .iter()
-                .rev()
-                .find(|&&id| id % 2 == 1)
+                .filter(|&&id| id % 2 == 1)
+                .max()
                 .copied()
                 .unwrap_or(0);
+            self.base_even_ids = graph
+                .node_id
+                .iter()
+                .filter(|&&id| id % 2 == 0)
+                .copied()
+                .collect();
+            self.base_even_ids.sort_unstable();
+            self.base_even_ids.dedup();
             self.base_holders = (0..graph.node_count() as u32)
                 .filter(|&n| holder_type(graph, n) && retained.count[n as usize] > 0)
                 .map(|n| {
@@ -269,6 +272,9 @@ impl GrowthTracker {
         if last {
             self.unbound = self.unbound_holders(graph, &retained, &paths, &grew);
         }
+        // The counts are not needed any more: their memory goes before the signatures'.
+        let mut retained = retained;
+        retained.count = Vec::new();
         // New objects, by class and path shape.
         let mut signatures = Signatures::new(graph, &paths);
         let mut group_of: Vec<u32> = if last {
@@ -277,15 +283,17 @@ impl GrowthTracker {
             Vec::new()
         };
         for node in 0..graph.node_count() as u32 {
-            if !counted(graph, node) || retained.count[node as usize] == 0 || !paths.reached(node) {
+            if !counted(graph, node) || !paths.reached(node) {
                 continue;
             }
             let id = graph.node_id(node);
-            if self.base_ids.binary_search(&id).is_ok() {
+            let old = if id % 2 == 1 {
+                id <= self.base_max
+            } else {
+                self.base_even_ids.binary_search(&id).is_ok()
+            };
+            if old {
                 continue;
-            }
-            if id % 2 == 1 && id <= self.base_max {
-                self.below_max += u64::from(last);
             }
             let class = display_name(graph, node);
             let (signature, depth) = signatures.of(node);
@@ -445,7 +453,6 @@ impl GrowthTracker {
             snapshots: files,
             unbound,
             new_objects: groups,
-            new_ids_not_above_base_max: self.below_max,
         }
     }
 }
@@ -477,7 +484,7 @@ mod tests {
         ];
         let mut edges = vec![[1, 0, 1], [1, 0, 2], [2, 5, 3], [1, 0, 4]];
         let mut links = Vec::new();
-        let mut id = 101;
+        let mut id = 2_000_001;
         for (i, &n) in chains.iter().enumerate() {
             let head = nodes.len() as u32;
             edges.push([1, i as u32 + 1, head]);
@@ -517,8 +524,8 @@ mod tests {
 
     #[test]
     fn new_objects_are_grouped_by_path_shape_and_a_chain_of_any_length_is_one_group() {
-        // Ids are given in node order, so the same shapes get new ids in every file: what counts
-        // is "not in the first snapshot".
+        // New nodes get ids in node order above the first snapshot's (and the helper's closures'):
+        // what counts is "above the first snapshot's largest odd id".
         let g = growth(&[file(&[]), file(&[0, 1]), file(&[0, 2, 0])]);
         let shapes: Vec<_> = g
             .new_objects

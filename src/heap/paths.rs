@@ -313,7 +313,7 @@ pub struct Explanation {
 fn step(graph: &HeapGraph, paths: &Paths, from: u32, node: u32, edge: u32) -> Step {
     let edge = edge as usize;
     let mut step = Step {
-        node: graph.node_name(node),
+        node: super::summary::display_name(graph, node),
         node_type: graph.node_type_name(node).to_owned(),
         edge: graph.edge_name(edge),
         edge_type: graph.edge_type_name(edge).to_owned(),

@@ -57,7 +57,7 @@ pub struct HeapGraph {
     /// Per node: its allocation trace node (0 for none); empty when no node has one.
     pub trace_node_id: Vec<u32>,
     /// Source positions of functions: `[node ordinal, script_id, line, column]` (line and column
-    /// from 0), in the order V8 writes them.
+    /// from 0), sorted by node once decoded.
     pub locations: Vec<[u32; 4]>,
     /// Edges of node `n` are `first_edge[n]..first_edge[n + 1]`.
     pub first_edge: Vec<u32>,
@@ -76,13 +76,40 @@ pub struct HeapGraph {
     /// Strings kept while decoding only because a `code` node holds them by a hidden edge (a
     /// scope's variable names): see `needed_strings`.
     scoped_strings: Vec<bool>,
-    /// Per node type: its index, for the types the rule on names looks at.
+    /// The indices of the node type `object` and the edge type `property`, for the rules on names.
     object_type: Option<u8>,
+    property_type: Option<u8>,
 }
 
 /// Stands in for the name of an object whose name is not a name from code (see
 /// [`HeapGraph::node_name`]).
 pub const WITHHELD: &str = "Object (name withheld)";
+
+/// Stands in for a property name that is not an identifier (see [`HeapGraph::edge_name`]).
+pub const WITHHELD_PROPERTY: &str = "(property)";
+
+/// Whether a property name reads like code: an ASCII identifier of at most 64 characters, or a
+/// symbol (`<symbol description>`) whose description is one or a dotted run of them.
+fn code_like_property(name: &str) -> bool {
+    let identifier = |s: &str| {
+        !s.is_empty()
+            && s.len() <= 64
+            && !s.as_bytes()[0].is_ascii_digit()
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'$')
+    };
+    if let Some(description) = name
+        .strip_prefix("<symbol")
+        .and_then(|rest| rest.strip_suffix('>'))
+    {
+        let description = description.trim_start();
+        return description.is_empty()
+            || description
+                .split(['.', ':', '/'])
+                .all(|part| part.is_empty() || identifier(part));
+    }
+    identifier(name)
+}
 
 /// The string index of a withheld object name.
 const WITHHELD_NAME: u32 = u32::MAX;
@@ -269,13 +296,19 @@ impl HeapGraph {
             .unwrap_or(false)
     }
 
-    /// The edge's name: `[i]` for an index, else the property, variable or internal name.
+    /// The edge's name as a report may show it: `[i]` for an index, else the property, variable
+    /// or internal name. A property whose name is not an identifier (`cache[email] = ...`,
+    /// `headers['x-token']`, a numeric key) is named by the app's data, not its code: it shows as
+    /// [`WITHHELD_PROPERTY`].
     pub fn edge_name(&self, edge: usize) -> String {
         if self.edge_is_indexed(edge) {
-            format!("[{}]", self.edge_name[edge])
-        } else {
-            self.string(self.edge_name[edge]).to_owned()
+            return format!("[{}]", self.edge_name[edge]);
         }
+        let name = self.string(self.edge_name[edge]);
+        if Some(self.edge_type[edge]) == self.property_type && !code_like_property(name) {
+            return WITHHELD_PROPERTY.to_owned();
+        }
+        name.to_owned()
     }
 
     /// The edge's name string, when it has one.
@@ -860,8 +893,10 @@ impl Decoder {
             }
         }
         self.graph.check(&self.state)?;
-        self.graph.withhold_names();
         self.graph.forget_unscoped_strings();
+        self.graph.withhold_names();
+        // By node, so that a function's position is a binary search away (summary::location).
+        self.graph.locations.sort_unstable_by_key(|l| l[0]);
         Ok(self.graph)
     }
 
@@ -1100,6 +1135,11 @@ fn read_meta(
         .iter()
         .position(|t| t == "object")
         .and_then(|i| u8::try_from(i).ok());
+    graph.property_type = graph
+        .edge_types
+        .iter()
+        .position(|t| t == "property")
+        .and_then(|i| u8::try_from(i).ok());
     let claim = |key: &str| match value.get(key) {
         None => Ok(None),
         Some(v) => v
@@ -1272,8 +1312,8 @@ pub(crate) mod tests {
         let whole = HeapGraph::from_slice(text.as_bytes()).unwrap();
         assert_eq!(whole.node_name(1), "Fo\"oé");
         assert_eq!(
-            whole.edge_name(2),
-            "s\u{FFFD}",
+            whole.edge_name_str(2),
+            Some("s\u{FFFD}"),
             "a lone surrogate becomes U+FFFD"
         );
         for size in 1..=17 {
@@ -1421,6 +1461,45 @@ pub(crate) mod tests {
         assert!(
             !graph.strings.iter().flatten().any(|s| s.contains("SECRET")),
             "the withheld text is dropped"
+        );
+    }
+
+    #[test]
+    fn a_property_named_by_data_is_withheld_and_one_named_by_code_is_shown() {
+        let names = [
+            "",
+            "sessions",
+            "user:alice@example.com",
+            "x-token",
+            "12345",
+            "<symbol node:per_context_binding_exports>",
+            "<symbol kResource>",
+            "<symbol a b>",
+            "_events",
+            "$el",
+        ];
+        let edges: Vec<[u32; 3]> = (1..names.len() as u32).map(|i| [2, i, 0]).collect();
+        let text = snapshot(&[[9, 0, 1, 0, edges.len() as u32]], &edges, &names);
+        let graph = HeapGraph::read(text.as_bytes()).unwrap();
+        let shown: Vec<String> = (0..edges.len()).map(|e| graph.edge_name(e)).collect();
+        assert_eq!(
+            shown,
+            [
+                "sessions",
+                "(property)",
+                "(property)",
+                "(property)",
+                "<symbol node:per_context_binding_exports>",
+                "<symbol kResource>",
+                "(property)",
+                "_events",
+                "$el",
+            ]
+        );
+        assert_eq!(
+            graph.edge_name_str(1),
+            Some("user:alice@example.com"),
+            "kept for matching"
         );
     }
 

@@ -198,7 +198,8 @@ pub fn class_rows(
 /// Where the function `node` was written, `file:line:column`, from the snapshot's `locations`
 /// and the script its `shared` info names.
 pub fn location(graph: &HeapGraph, node: u32) -> Option<String> {
-    let [_, _, line, column] = *graph.locations.iter().find(|l| l[0] == node)?;
+    let at = graph.locations.binary_search_by_key(&node, |l| l[0]).ok()?;
+    let [_, _, line, column] = graph.locations[at];
     let child = |from: u32, names: &[&str]| {
         graph
             .edges(from)
@@ -213,8 +214,21 @@ pub fn location(graph: &HeapGraph, node: u32) -> Option<String> {
     Some(format!("{script}:{}:{}", line + 1, column + 1))
 }
 
-/// The name a report shows for `node`: a closure without a name is `(anonymous function)`.
+/// The name a report shows for `node`: a closure says where it was written, and one without a
+/// name is `(anonymous function)` (`(anonymous function) app.js:35:6`).
 pub fn display_name(graph: &HeapGraph, node: u32) -> String {
+    let name = short_name(graph, node);
+    match graph.node_type_name(node) == "closure" {
+        true => match location(graph, node) {
+            Some(at) => format!("{name} {at}"),
+            None => name,
+        },
+        false => name,
+    }
+}
+
+/// The name alone: a closure without a name is `(anonymous function)`.
+pub fn short_name(graph: &HeapGraph, node: u32) -> String {
     let name = graph.node_name(node);
     if name.is_empty() && graph.node_type_name(node) == "closure" {
         return "(anonymous function)".to_owned();
@@ -222,13 +236,12 @@ pub fn display_name(graph: &HeapGraph, node: u32) -> String {
     name
 }
 
+/// The shortest path to `node`, as a report shows it (empty when nothing reaches it).
 pub(crate) fn steps(graph: &HeapGraph, paths: &Paths, node: u32) -> Vec<Step> {
-    let path = paths.path(node).unwrap_or_default();
-    let mut out = super::paths::steps(graph, paths, &path);
-    for (step, &(node, _)) in out.iter_mut().zip(&path) {
-        step.node = display_name(graph, node);
-    }
-    out
+    paths
+        .path(node)
+        .map(|path| super::paths::steps(graph, paths, &path))
+        .unwrap_or_default()
 }
 
 /// The `limit` objects, functions and native nodes that retain most, largest first (ties by
@@ -282,7 +295,7 @@ pub fn top(graph: &HeapGraph, limit: usize) -> Top {
         .zip(sizes)
         .map(|(node, (retained_size, retained_count))| Retainer {
             id: graph.node_id(node),
-            name: display_name(graph, node),
+            name: short_name(graph, node),
             node_type: graph.node_type_name(node).to_owned(),
             location: (graph.node_type_name(node) == "closure")
                 .then(|| location(graph, node))
