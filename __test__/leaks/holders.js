@@ -7,6 +7,10 @@
 // Whether some step of a path (root first, the object last) is `at(steps, i)`.
 const along = (at) => (steps) => steps.some((_, i) => at(steps, i))
 
+// Whether a step's node is `name`: closures carry their position after the name
+// (`createDebug /…/node_modules/debug/src/common.js:64:22`).
+const is = (node, name) => node === name || node.startsWith(`${name} `)
+
 // Items leaked per request: three snapshots at these counts.
 const MARKS = [200, 5200, 10_200]
 
@@ -14,27 +18,27 @@ const MARKS = [200, 5200, 10_200]
 const HOLDERS = {
   session: {
     what: "the MemoryStore's `sessions`",
-    holds: along((s, i) => i > 0 && s[i].edge === 'sessions' && s[i - 1].node === 'MemoryStore'),
+    holds: along((s, i) => i > 0 && s[i].edge === 'sessions' && is(s[i - 1].node, 'MemoryStore')),
   },
   race: {
     what: 'the never-settling `shutdown` promise',
-    holds: along((s, i) => s[i].edge === 'shutdown' && s[i].node === 'Promise'),
+    holds: along((s, i) => s[i].edge === 'shutdown' && is(s[i].node, 'Promise')),
   },
   interval: {
     what: "the timer list (Node's TimersList of timerListMap)",
-    holds: along((s, i) => i > 0 && s[i].node === 'TimersList' && s[i - 1].edge === 'timerListMap'),
+    holds: along((s, i) => i > 0 && is(s[i].node, 'TimersList') && s[i - 1].edge === 'timerListMap'),
   },
   debug: {
     what: "debug's `instances` array",
-    holds: along((s, i) => i > 0 && s[i].edge === 'instances' && s[i].node === 'Array' && s[i - 1].node === 'createDebug'),
+    holds: along((s, i) => i > 0 && s[i].edge === 'instances' && is(s[i].node, 'Array') && is(s[i - 1].node, 'createDebug')),
   },
   timeout: {
     what: "the socket's `_events.timeout`",
-    holds: along((s, i) => i > 1 && s[i].edge === 'timeout' && s[i - 1].edge === '_events' && s[i - 2].node === 'Socket'),
+    holds: along((s, i) => i > 1 && s[i].edge === 'timeout' && s[i - 1].edge === '_events' && is(s[i - 2].node, 'Socket')),
   },
   lru: {
     what: "the LRU cache's `Map`",
-    holds: along((s, i) => i > 0 && s[i].node === 'Map' && s[i - 1].node === 'LRUCache'),
+    holds: along((s, i) => i > 0 && is(s[i].node, 'Map') && is(s[i - 1].node, 'LRUCache')),
   },
 }
 
