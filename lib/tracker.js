@@ -250,7 +250,8 @@ class WeakTracker extends EventEmitter {
     if (byOrigin.size === 0) return []
     const groups = [...byOrigin.values()]
     const found = [...byOrigin.keys()].map((siteOrigin) => ({ key, origin: siteOrigin, live: 0 }))
-    const explanations = await why.explainSetsInTurn(this.#weakSetsOf(groups, limit))
+    // Every live object goes in the probe: the snapshot picks the `limit` with the shortest paths.
+    const explanations = await why.explainSetsInTurn(this.#weakSetsOf(groups, Infinity), limit)
     // V8 collects before it takes a snapshot: what was garbage is gone now, and not explained.
     native.sweep(this.#native)
     const after = native.counts(this.#native)
