@@ -196,3 +196,20 @@ test('the command refuses a bad or unknown --node-id in one line', (t) => {
     assert.equal(out.stdout, '')
   }
 })
+
+test('of more live objects than it can probe, why() probes the newest half, the oldest quarter and a spread between', () => {
+  const { candidates } = require('../lib/why.js')
+  const live = Array.from({ length: 10_000 }, (_, i) => i)
+  const picked = candidates(live, 20)
+  assert.equal(picked.length, 1000)
+  assert.equal(new Set(picked).size, 1000, 'no object twice')
+  assert.deepEqual(picked.slice(0, 250), live.slice(0, 250))
+  assert.deepEqual(picked.slice(-500), live.slice(-500))
+  const between = picked.slice(250, 500)
+  assert.ok(between.every((n, i) => n >= 250 && n < 9500 && (i === 0 || n > between[i - 1])))
+  assert.ok(between.at(-1) > 9000, 'spread over the whole middle')
+  // A limit above the pool size probes that many; fewer live objects than that are all probed.
+  assert.equal(candidates(live, 4000).length, 4000)
+  assert.equal(candidates(live.slice(0, 900), 20).length, 900)
+  assert.equal(candidates(live, 2 ** 32).length, 10_000)
+})
