@@ -75,15 +75,32 @@ declare namespace weakTracker {
     /** For a WeakMap value: the key it is stored under, which must be alive too for the map to
      * hold the value. */
     key?: { node: string; nodeType: string }
+    /** The bytes that would be freed if this node went: its own and those of every object only
+     * it keeps alive (its dominator subtree, over the same references as the paths). */
+    retainedSize?: number
+    /** How many objects that is, itself included. */
+    retainedCount?: number
+    /** Present only on a chain (a linked list's `next`, promise reactions, a timer list, nested
+     * contexts): this step (with the `repeatSteps - 1` after it) repeats this many times in a row
+     * along the path and is given once. Always > 1. */
+    repeat?: number
+    /** With `repeat`, when the unit that repeats is more than one step: how many steps it is. */
+    repeatSteps?: number
+    /** A marker (`nodeType` and `edgeType` `'omitted'`) in place of this many steps of a path too
+     * long to show that has no chain to fold. */
+    omitted?: number
   }
 
-  /** Retainer paths of one shape (the same node and edge names, indices aside). */
+  /** Retainer paths of one shape (the same node and edge names, indices aside, and however many
+   * times a chain repeats). */
   interface RetainerPath {
     /** How many of the explained objects are held along a path of this shape. */
     count: number
-    /** From the GC root to the tracked object: one of the paths of this shape. */
+    /** From the GC root to the tracked object: the longest of the paths of this shape (its chains
+     * folded into steps with `repeat`), at most 16 steps. */
     steps: PathStep[]
-    /** The path for people, as a LeakCanary-style leak trace. */
+    /** The path for people, as a LeakCanary-style leak trace: holders say what they retain
+     * (`Retaining 2.6 MB in 10,000 objects`), a chain is one line (`× 9,998`); at most 40 lines. */
     text: string
   }
 
@@ -93,9 +110,11 @@ declare namespace weakTracker {
     origin: string
     /** Live objects of this key and origin right after the snapshot. */
     live: number
-    /** How many of the (at most `limit`) objects looked at have a path from a GC root. */
+    /** How many objects were explained: the (at most `limit`) with the shortest paths from a GC
+     * root. */
     explained: number
-    /** Path shapes, most common first. */
+    /** Path shapes, most common first. The whole result stays within 256 KiB of JSON: when the
+     * explained objects have too many different shapes, the least common are left out. */
     paths: RetainerPath[]
   }
 

@@ -75,7 +75,7 @@ test('assertNoLeaks() fails with the growing key, the line and the retainer path
     assert.ok(error instanceof assert.AssertionError)
     assert.match(error.message, /^Leak: live tracked objects grew over 7 calls \(tolerance 0\):\n/)
     assert.match(error.message, /\n {2}\+7 request at leaky \(.*leak-checks\.js:11:6\) \(\d+ -> \d+\)\n/)
-    assert.match(error.message, /│ {4}↓ leaked \(context\)\n {4}├─ Array\n {4}│ {4}↓ \[\d+\] \(element\)\n {4}╰→ Object {3}\(tracked as 'request'\)/)
+    assert.match(error.message, /│ {4}↓ leaked \(context\)\n {4}├─ Array {3}Retaining \d[^\n]*\n {4}│ {4}↓ \[\d+\] \(element\)\n {4}╰→ Object {3}\(tracked as 'request'\)/)
     assert.doesNotMatch(error.stack.split('\n').slice(1).join('\n'), /lib[/\\]assert\.js/, 'the stack starts at the test')
     return true
   })
@@ -87,7 +87,7 @@ test('assertNoLeaks() explains objects held as WeakMap values through the map an
   await assert.rejects(assertNoLeaks(checks.leakyWeakMap, { warmup: 1, iterations: 3, settleMs: 50 }), (error) => {
     assert.match(error.message, /^Leak: live tracked objects grew over 3 calls/)
     assert.doesNotMatch(error.message, /nothing in the heap snapshot holds them/)
-    assert.match(error.message, /↓ stateOf \(context\)\n {4}├─ WeakMap\n {4}│ {4}↓ table \(internal\)\n/)
+    assert.match(error.message, /↓ stateOf \(context\)\n {4}├─ WeakMap {3}Retaining \d[^\n]*\n {4}│ {4}↓ table \(internal\)\n/)
     assert.match(error.message, /↓ value for its Owner key \(internal\)\n {4}│ {6}\(a WeakMap entry: held while its key, Owner, is alive\)\n {4}╰→ Object/)
     return true
   })
@@ -118,7 +118,7 @@ test('assertCollected() passes once expected objects are gone, and fails naming 
   await assert.rejects(assertCollected({ tracker: wt, settleMs: 50 }), (error) => {
     assert.equal(error.code, 'ERR_ASSERTION')
     assert.match(error.message, /^Leak: objects expected to be collected are still alive:\n {2}1 connection at release \(.*assert\.test\.js:\d+:\d+\)\n/)
-    assert.match(error.message, /↓ pool \(context\)\n {4}├─ Array\n/)
+    assert.match(error.message, /↓ pool \(context\)\n {4}├─ Array {3}Retaining \d[^\n]*\n/)
     return true
   })
 })

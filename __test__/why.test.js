@@ -48,8 +48,26 @@ test('a module-level array that a handler fills is named, with its variable, as 
   const last = site.paths[0].steps.at(-1)
   assert.deepEqual([last.node, last.nodeType], ['Session', 'object'])
   assert.match(site.paths[0].text, /^┬─── 3 objects tracked as 'session' at Object\.handleRequest/)
-  assert.match(site.paths[0].text, /│ {4}↓ sessions \(context\)\n├─ Array\n│ {4}↓ \[\d\] \(element\)\n╰→ Session {3}\(tracked as 'session'\)$/)
+  assert.match(site.paths[0].text, /│ {4}↓ sessions \(context\)\n├─ Array {3}Retaining \d+ B in \d+ objects\n│ {4}↓ \[\d\] \(element\)\n╰→ Session {3}\(tracked as 'session'\) {3}Retaining \d+ B in \d+ objects?$/)
   assert.equal(refs.session._total, 3, 'what the snapshot collected is no longer counted')
+})
+
+test('every step of a path says what it retains, and the array retains the three sessions it holds', () => {
+  const [site] = whyApp('array').out
+  const steps = site.paths[0].steps
+  for (const step of steps) {
+    assert.ok(Number.isInteger(step.retainedSize) && step.retainedSize >= 0, JSON.stringify(step))
+    assert.ok(Number.isInteger(step.retainedCount) && step.retainedCount >= (step.nodeType === 'synthetic' ? 0 : 1), JSON.stringify(step))
+    assert.equal(step.repeat, undefined, 'no chain here')
+  }
+  const array = steps.at(-2)
+  const session = steps.at(-1)
+  assert.equal(array.node, 'Array')
+  assert.ok(session.retainedSize > 0)
+  assert.ok(array.retainedCount >= 1 + 3 * session.retainedCount, `${array.retainedCount} objects`)
+  assert.ok(array.retainedSize >= 3 * session.retainedSize, `${array.retainedSize} bytes`)
+  const bytes = (n) => require('../lib/why.js').bytes(n)
+  assert.match(site.paths[0].text, new RegExp(`├─ Array {3}Retaining ${bytes(array.retainedSize)} in ${array.retainedCount} objects\n`))
 })
 
 test("a Map cache on a long-lived object is one path shape for all its entries", () => {
@@ -81,7 +99,7 @@ test("a block scope's variable is named after the variable, not printed as a slo
   const { out } = whyApp('block')
   assert.equal(out[0].explained, out[0].live)
   assertPathHas(out[0].paths[0], 'workerLeak (context) -> Array', '(element) -> Session')
-  assert.match(out[0].paths[0].text, /↓ workerLeak \(context\)\n├─ Array\n/)
+  assert.match(out[0].paths[0].text, /↓ workerLeak \(context\)\n├─ Array {3}Retaining [^\n]+\n/)
 })
 
 test('objects an interval timer holds are explained through the timer, not the microtask running the function', () => {
@@ -187,7 +205,7 @@ test('the command explains a class in a snapshot file written by v8.writeHeapSna
   const text = runCli(['why', file, '--class', 'Session'])
   assert.equal(text.status, 0, text.stderr)
   assert.match(text.stdout, /^50 objects of class Session reachable; 20 explained\.\n\n┬─── 20 objects of class Session\n/)
-  assert.match(text.stdout, /↓ sessions \(context\)\n├─ Array\n/)
+  assert.match(text.stdout, /↓ sessions \(context\)\n├─ Array {3}Retaining [\d.]+ kB in \d+ objects\n/)
 })
 
 test('the command explains all objects with --limit 2^32 or more, not the limit modulo 2^32', (t) => {

@@ -250,7 +250,8 @@ class WeakTracker extends EventEmitter {
     if (byOrigin.size === 0) return []
     const groups = [...byOrigin.values()]
     const found = [...byOrigin.keys()].map((siteOrigin) => ({ key, origin: siteOrigin, live: 0 }))
-    const explanations = await why.explainSetsInTurn(this.#weakSetsOf(groups, limit))
+    // Candidates go in the probe; the snapshot picks the `limit` with the shortest paths.
+    const explanations = await why.explainSetsInTurn(this.#weakSetsOf(groups, limit), limit)
     // V8 collects before it takes a snapshot: what was garbage is gone now, and not explained.
     native.sweep(this.#native)
     const after = native.counts(this.#native)
@@ -285,20 +286,16 @@ class WeakTracker extends EventEmitter {
     return page.pageHandler(this, options, this.pageHandler)
   }
 
-  // Per group of sites, a WeakSet of up to `limit` of their live objects. Nothing else keeps
-  // them: this frame, which held them for a moment, is gone before the snapshot is taken.
+  // Per group of sites, a WeakSet of the candidates among their live objects for the `limit` to
+  // explain (why.candidates). Nothing else keeps them: this frame, which held them for a moment,
+  // is gone before the snapshot is taken.
   #weakSetsOf(groups, limit) {
     const sets = []
     for (const ids of groups) {
       const set = new WeakSet()
-      // The native sample() counts in 32 bits: a bigger limit means "all" (no site holds 2^32).
-      let left = Math.min(limit, 2 ** 32 - 1)
-      for (const id of ids) {
-        if (left === 0) break
-        const sample = native.sample(this.#native, id, left)
-        for (const obj of sample) set.add(obj)
-        left -= sample.length
-      }
+      // The native sample() counts in 32 bits: 2^32 - 1 is "all" (no site holds 2^32).
+      const live = ids.flatMap((id) => native.sample(this.#native, id, 2 ** 32 - 1))
+      for (const obj of why.candidates(live, limit)) set.add(obj)
       sets.push(set)
     }
     return sets

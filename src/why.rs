@@ -10,7 +10,7 @@ use std::fs::File;
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
-use crate::heap::{self, Decoder as SnapshotDecoder, HeapGraph, Paths, SnapshotError};
+use crate::heap::{self, Decoder as SnapshotDecoder, HeapGraph, Paths, Retained, SnapshotError};
 
 fn failure(error: SnapshotError) -> Error {
     Error::new(Status::GenericFailure, error.0)
@@ -66,45 +66,99 @@ pub fn heap_read_file(path: String) -> Result<External<Heap>> {
     Ok(External::new(Heap::new(graph)))
 }
 
-/// Explains the objects held weakly by the probe of class `probeClass` (an object whose `sets`
-/// is an array of `WeakSet`s): one explanation per set, as JSON, or `null` without a probe.
-#[napi(catch_unwind)]
-pub fn heap_explain_probe(heap: &External<Heap>, probe_class: String) -> Result<Option<String>> {
-    let Some(groups) = heap::probe_targets(&heap.graph, &probe_class) else {
-        return Ok(None);
-    };
-    let explanations: Vec<_> = groups
-        .iter()
-        .map(|targets| heap::explain(&heap.graph, &heap.paths, targets))
-        .collect();
-    serde_json::to_string(&explanations)
-        .map(Some)
-        .map_err(|e| Error::new(Status::GenericFailure, e.to_string()))
+/// About how many bytes of JSON the paths of one answer may take, texts included (each group's
+/// steps are counted twice, for the text a report adds): whatever the heap, a `why()` result stays
+/// well under 256 KiB.
+const JSON_BUDGET: usize = 192 * 1024;
+
+fn to_json(value: &impl serde::Serialize) -> Result<String> {
+    serde_json::to_string(value).map_err(|e| Error::new(Status::GenericFailure, e.to_string()))
 }
 
-/// Explains up to `limit` objects of class `class`: JSON `{ live, explained, paths }`, where
-/// `live` counts every object of that class the root reaches.
-/// `limit` is a whole number >= 1 (a JavaScript number: 2^32 and more mean "all", not a
+/// `limit` as a count: a whole number >= 1 (a JavaScript number: 2^32 and more mean "all", not a
 /// wrapped-around count).
-#[napi(catch_unwind)]
-pub fn heap_explain_class(heap: &External<Heap>, class: String, limit: f64) -> Result<String> {
+fn count_limit(limit: f64) -> Result<usize> {
     if !(limit >= 1.0 && limit.fract() == 0.0) {
         return Err(Error::new(
             Status::InvalidArg,
             format!("limit must be an integer >= 1, not {limit}"),
         ));
     }
+    // `as` saturates: a limit past usize::MAX (or infinite) takes them all.
+    Ok(limit as usize)
+}
+
+/// Explains the objects held weakly by the probe of class `probeClass` (an object whose `sets`
+/// is an array of `WeakSet`s): per set, up to `limit` of its objects, those with the shortest
+/// paths. One explanation per set, as JSON, or `null` without a probe.
+#[napi(catch_unwind)]
+pub fn heap_explain_probe(
+    heap: &External<Heap>,
+    probe_class: String,
+    limit: f64,
+) -> Result<Option<String>> {
+    let limit = count_limit(limit)?;
+    let Some(groups) = heap::probe_targets(&heap.graph, &probe_class) else {
+        return Ok(None);
+    };
+    let retained = Retained::compute(&heap.graph);
+    let mut explanations: Vec<_> = groups
+        .iter()
+        .map(|targets| heap::explain(&heap.graph, &heap.paths, Some(&retained), targets, limit))
+        .collect();
+    heap::paths::within(&mut explanations, JSON_BUDGET);
+    to_json(&explanations).map(Some)
+}
+
+/// Explains up to `limit` objects of class `class` (or functions of that name), those with the
+/// shortest paths: JSON `{ live, explained, paths }`, where `live` counts every one the root
+/// reaches.
+#[napi(catch_unwind)]
+pub fn heap_explain_class(heap: &External<Heap>, class: String, limit: f64) -> Result<String> {
+    let limit = count_limit(limit)?;
     let all = heap::objects_of_class(&heap.graph, &class);
     let reached: Vec<u32> = all.into_iter().filter(|&n| heap.paths.reached(n)).collect();
-    // `as` saturates: a limit past usize::MAX (or infinite) takes them all.
-    let sample = &reached[..reached.len().min(limit as usize)];
-    let explanation = heap::explain(&heap.graph, &heap.paths, sample);
-    serde_json::to_string(&serde_json::json!({
+    let retained = Retained::compute(&heap.graph);
+    let explanation = heap::explain(&heap.graph, &heap.paths, Some(&retained), &reached, limit);
+    let mut one = [explanation];
+    heap::paths::within(&mut one, JSON_BUDGET);
+    let [explanation] = one;
+    to_json(&serde_json::json!({
         "live": reached.len(),
         "explained": explanation.explained,
         "paths": explanation.paths,
     }))
-    .map_err(|e| Error::new(Status::GenericFailure, e.to_string()))
+}
+
+/// Explains the node whose snapshot id is `id` (memlab's `trace --node-id`): JSON `{ found,
+/// name, nodeType, live, explained, paths }`; `found` is false when the snapshot has no such node.
+#[napi(catch_unwind)]
+pub fn heap_explain_node(heap: &External<Heap>, id: f64) -> Result<String> {
+    let node = (id >= 0.0 && id.fract() == 0.0 && id <= f64::from(u32::MAX))
+        .then(|| heap::paths::node_of_id(&heap.graph, id as u32))
+        .flatten();
+    let Some(node) = node else {
+        return to_json(&serde_json::json!({ "found": false }));
+    };
+    let reached = heap.paths.reached(node) && node != 0;
+    let retained = Retained::compute(&heap.graph);
+    let mut one = [heap::explain(
+        &heap.graph,
+        &heap.paths,
+        Some(&retained),
+        &[node],
+        1,
+    )];
+    heap::paths::within(&mut one, JSON_BUDGET);
+    let [explanation] = one;
+    to_json(&serde_json::json!({
+        "found": true,
+        "name": heap::summary::display_name(&heap.graph, node),
+        "nodeType": heap.graph.node_type_name(node),
+        "live": u32::from(reached),
+        "explained": explanation.explained,
+        "paths": explanation.paths,
+    }))
 }
 
 fn busy() -> Error {

@@ -14,14 +14,13 @@
 //! id (and its native nodes' ids), the sizes of its holders that are still growing and the counts
 //! per group are kept.
 
-use std::collections::hash_map::DefaultHasher;
 use std::collections::HashMap;
-use std::hash::{Hash, Hasher};
 
 use serde::Serialize;
 
 use super::dominators::{Retained, NONE};
 use super::paths::{Paths, Step};
+use super::shape::{hash_of, link};
 use super::snapshot::HeapGraph;
 use super::summary::{display_name, steps};
 
@@ -107,28 +106,6 @@ fn counted(graph: &HeapGraph, node: u32) -> bool {
 
 fn holder_type(graph: &HeapGraph, node: u32) -> bool {
     matches!(graph.node_type_name(node), "object" | "closure" | "native")
-}
-
-fn hash_of(value: impl Hash) -> u64 {
-    let mut h = DefaultHasher::new();
-    value.hash(&mut h);
-    h.finish()
-}
-
-/// The shape of one link: the edge's name (indices and numbered slots as `[x]`) and the class of
-/// the node it leads to.
-fn link(graph: &HeapGraph, node: u32, edge: u32) -> u64 {
-    let edge = edge as usize;
-    let numbered = graph.edge_is_indexed(edge)
-        || graph
-            .edge_name_str(edge)
-            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
-    let name = if numbered {
-        "[x]".to_owned()
-    } else {
-        graph.edge_name(edge)
-    };
-    hash_of((name, display_name(graph, node), graph.node_type_name(node)))
 }
 
 /// Path signatures, computed on demand along the search tree with a run of identical links

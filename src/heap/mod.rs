@@ -5,6 +5,7 @@ pub mod dominators;
 pub mod growth;
 pub mod paths;
 pub mod scope;
+pub mod shape;
 pub mod snapshot;
 pub mod summary;
 

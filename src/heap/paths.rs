@@ -15,7 +15,9 @@
 
 use std::collections::{HashMap, VecDeque};
 
+use super::dominators::Retained;
 use super::scope::{self, SlotName};
+use super::shape::{self, link_of};
 use super::snapshot::HeapGraph;
 
 const NONE: u32 = u32::MAX;
@@ -33,8 +35,8 @@ const SYSTEM_ROOTS: [&str; 6] = [
 
 /// Roots that hold objects only for a moment: the stack (a snapshot taken in process always finds
 /// the code that asked for it there, with everything its caller's closures can reach), handle
-/// scopes, the identity map of a running compilation, and the microtask being run (`(Strong
-/// roots) --current_microtask-->`). Searched last of all: a path from them is given only when
+/// scopes, the identity map of a running compilation (also `(Strong roots) --N / IdentityMapBase-->`),
+/// and the microtask being run (`(Strong roots) --current_microtask-->`). Searched last of all: a path from them is given only when
 /// nothing else holds the object.
 const TRANSIENT_ROOTS: [&str; 3] = ["(Stack roots)", "(Handle scope)", "(Identity map)"];
 
@@ -49,6 +51,8 @@ fn is_ephemeron(name: &str) -> bool {
 pub struct Paths {
     parent_edge: Vec<u32>,
     parent: Vec<u32>,
+    /// How many edges the path to each node has (0 for the root and what it does not reach).
+    depth: Vec<u32>,
     /// Values reached through a WeakMap: the value's node and its key's node.
     weak_map_keys: HashMap<u32, u32>,
 }
@@ -109,8 +113,10 @@ fn tier(graph: &HeapGraph, gc_roots: Option<u32>, from: u32, edge: usize) -> u8 
             _ => {}
         }
     }
-    if graph.edge_name_str(edge) == Some("current_microtask")
-        && graph.node_name_raw(from) == Some("(Strong roots)")
+    if graph.node_name_raw(from) == Some("(Strong roots)")
+        && graph
+            .edge_name_str(edge)
+            .is_some_and(|name| name == "current_microtask" || name.ends_with("/ IdentityMapBase"))
     {
         return 2;
     }
@@ -151,6 +157,7 @@ impl Paths {
         let mut paths = Paths {
             parent_edge: vec![NONE; n],
             parent: vec![NONE; n],
+            depth: vec![0; n],
             weak_map_keys: HashMap::new(),
         };
         let mut visited = vec![false; n];
@@ -179,6 +186,7 @@ impl Paths {
                     visited[to as usize] = true;
                     paths.parent[to as usize] = from;
                     paths.parent_edge[to as usize] = edge;
+                    paths.depth[to as usize] = paths.depth[from as usize] + 1;
                     queue.push_back(to);
                 }
             }
@@ -197,6 +205,7 @@ impl Paths {
                         visited[to as usize] = true;
                         paths.parent[to as usize] = node;
                         paths.parent_edge[to as usize] = edge as u32;
+                        paths.depth[to as usize] = paths.depth[node as usize] + 1;
                         queue.push_back(to);
                     }
                 }
@@ -231,6 +240,7 @@ impl Paths {
                     visited[value as usize] = true;
                     paths.parent[value as usize] = table;
                     paths.parent_edge[value as usize] = edge;
+                    paths.depth[value as usize] = paths.depth[table as usize] + 1;
                     paths.weak_map_keys.insert(value, key);
                     queue.push_back(value);
                 }
@@ -245,6 +255,11 @@ impl Paths {
     /// Whether `node` is reachable from the root over meaningful edges.
     pub fn reached(&self, node: u32) -> bool {
         node == 0 || self.parent[node as usize] != NONE
+    }
+
+    /// How many edges the shortest path to `node` has (0 for the root and unreached nodes).
+    pub fn depth(&self, node: u32) -> u32 {
+        self.depth.get(node as usize).copied().unwrap_or(0)
     }
 
     /// The node and the edge (index) through which the search first reached `node`.
@@ -284,6 +299,23 @@ pub struct Step {
     /// For a WeakMap value: the key it is stored under, which must be alive too.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub key: Option<Key>,
+    /// The bytes, and the objects, that would be freed if this node went (its dominator subtree);
+    /// given on `why` paths.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retained_size: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retained_count: Option<u32>,
+    /// A chain: this step (with the `repeat_steps - 1` after it) repeats `repeat` times in a row
+    /// along the path, and is given once. Only where it repeats (> 1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repeat: Option<u32>,
+    /// With `repeat`, when the unit that repeats is more than this one step: how many steps it is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repeat_steps: Option<u32>,
+    /// A marker in place of steps of a path too long to show that has no chain to fold: how many
+    /// steps of the path it stands for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub omitted: Option<u32>,
 }
 
 /// The key of a WeakMap entry, as a report shows it.
@@ -318,6 +350,11 @@ fn step(graph: &HeapGraph, paths: &Paths, from: u32, node: u32, edge: u32) -> St
         edge: graph.edge_name(edge),
         edge_type: graph.edge_type_name(edge).to_owned(),
         key: None,
+        retained_size: None,
+        retained_count: None,
+        repeat: None,
+        repeat_steps: None,
+        omitted: None,
     };
     if let Some(&key) = paths.weak_map_keys.get(&node) {
         // V8's name for this edge carries the value's name, which can be a string's contents.
@@ -348,53 +385,165 @@ pub(crate) fn steps(graph: &HeapGraph, paths: &Paths, path: &[(u32, u32)]) -> Ve
         .collect()
 }
 
-/// The shape of a path: node names and edge names, indices as `[x]` (LeakCanary's signature).
-fn signature(steps: &[Step]) -> String {
-    let mut out = String::new();
-    for step in steps {
-        // Array indices, and the numbered slots of hash tables, say nothing about the shape.
-        let numbered = !step.edge.is_empty() && step.edge.bytes().all(|b| b.is_ascii_digit());
-        let indexed = step.edge.starts_with('[') && step.edge.ends_with(']');
-        let edge = if indexed || numbered {
-            "[x]"
-        } else {
-            &step.edge
-        };
-        out.push_str(edge);
-        out.push('\u{1}');
-        out.push_str(&step.node);
-        out.push('\u{1}');
-        out.push_str(&step.node_type);
-        out.push('\u{2}');
-    }
-    out
+/// The most steps a path shows once its chains are folded: beyond, the middle of the path is one
+/// marker step (with the lines of a report for people, it stays within 40 lines).
+pub const MAX_STEPS: usize = 16;
+
+/// The shape of a step, as [`shape`] sees it.
+fn step_link(step: &Step) -> u64 {
+    link_of(&step.edge, &step.node, &step.node_type)
 }
 
-/// Explains `targets`: the shortest path to each, grouped by shape, most common first (ties in
-/// the order first seen).
-pub fn explain(graph: &HeapGraph, paths: &Paths, targets: &[u32]) -> Explanation {
-    let mut groups: Vec<Group> = Vec::new();
-    let mut by_shape: HashMap<String, usize> = HashMap::new();
+/// Folds the chains of a path (runs of links that repeat, but for the object explained, which
+/// stays the last step) into one step each with its `repeat`, and cuts a path still longer than
+/// [`MAX_STEPS`] in the middle with a marker step.
+pub fn fold(steps: Vec<Step>) -> Vec<Step> {
+    let Some(body) = steps.len().checked_sub(1) else {
+        return steps;
+    };
+    let links: Vec<u64> = steps[..body].iter().map(step_link).collect();
+    // Per folded step: how many steps of the path it stands for.
+    let mut folded: Vec<(Step, usize)> = Vec::with_capacity(steps.len());
+    let mut steps = steps.into_iter().map(Some).collect::<Vec<_>>();
+    for run in shape::runs(&links) {
+        for k in 0..run.period {
+            let Some(mut step) = steps[run.start + k].take() else {
+                continue;
+            };
+            if run.repeat > 1 && k == 0 {
+                step.repeat = Some(u32::try_from(run.repeat).unwrap_or(u32::MAX));
+                step.repeat_steps = (run.period > 1).then_some(run.period as u32);
+            }
+            folded.push((step, run.repeat));
+        }
+    }
+    if let Some(last) = steps.pop().flatten() {
+        folded.push((last, 1));
+    }
+    if folded.len() > MAX_STEPS {
+        let head = MAX_STEPS / 2 - 1;
+        let tail = MAX_STEPS - head - 1;
+        let cut: Vec<(Step, usize)> = folded.drain(head..folded.len() - tail).collect();
+        let omitted = cut.iter().map(|(_, n)| n).sum::<usize>();
+        let marker = Step {
+            node: String::new(),
+            node_type: "omitted".to_owned(),
+            edge: String::new(),
+            edge_type: "omitted".to_owned(),
+            key: None,
+            retained_size: None,
+            retained_count: None,
+            repeat: None,
+            repeat_steps: None,
+            omitted: Some(u32::try_from(omitted).unwrap_or(u32::MAX)),
+        };
+        folded.insert(head, (marker, omitted));
+    }
+    folded.into_iter().map(|(step, _)| step).collect()
+}
+
+/// Explains up to `limit` of `targets`: those with the shortest paths (ties in node order), each
+/// path's chains folded, grouped by shape (paths that differ only in indices or in how often a
+/// chain repeats are one group), most common first (ties in the order first seen). A group shows
+/// its longest path, where its chains are longest; with `retained`, each step carries the size
+/// and count of what it retains.
+pub fn explain(
+    graph: &HeapGraph,
+    paths: &Paths,
+    retained: Option<&Retained>,
+    targets: &[u32],
+    limit: usize,
+) -> Explanation {
+    let mut chosen: Vec<u32> = targets
+        .iter()
+        .copied()
+        .filter(|&t| t != 0 && paths.reached(t))
+        .collect();
+    chosen.sort_unstable_by_key(|&t| (paths.depth(t), t));
+    chosen.dedup();
+    chosen.truncate(limit);
+    // (count, example node, its path's length), by signature.
+    let mut groups: Vec<(u32, u32, usize)> = Vec::new();
+    let mut by_shape: HashMap<u64, usize> = HashMap::new();
     let mut explained = 0;
-    for &target in targets {
+    // The shape of the link into each node on the way, once per node (chains share them).
+    let mut link_memo: HashMap<u32, u64> = HashMap::new();
+    for &target in &chosen {
         let Some(path) = paths.path(target) else {
             continue;
         };
         explained += 1;
-        let steps = steps(graph, paths, &path);
-        let shape = signature(&steps);
+        let links: Vec<u64> = path
+            .iter()
+            .map(|&(node, edge)| {
+                *link_memo.entry(node).or_insert_with(|| {
+                    let from = paths.parent(node).map_or(0, |(parent, _)| parent);
+                    step_link(&step(graph, paths, from, node, edge))
+                })
+            })
+            .collect();
+        let shape = shape::signature(&links);
         match by_shape.get(&shape) {
-            Some(&i) => groups[i].count += 1,
+            Some(&i) => {
+                let group = &mut groups[i];
+                group.0 += 1;
+                if path.len() > group.2 {
+                    (group.1, group.2) = (target, path.len());
+                }
+            }
             None => {
                 by_shape.insert(shape, groups.len());
-                groups.push(Group { count: 1, steps });
+                groups.push((1, target, path.len()));
             }
         }
     }
-    groups.sort_by_key(|g| std::cmp::Reverse(g.count));
-    Explanation {
-        explained,
-        paths: groups,
+    groups.sort_by_key(|g| std::cmp::Reverse(g.0));
+    let paths = groups
+        .into_iter()
+        .filter_map(|(count, example, _)| {
+            let path = paths.path(example)?;
+            let mut steps = steps(graph, paths, &path);
+            if let Some(retained) = retained {
+                for (step, &(node, _)) in steps.iter_mut().zip(&path) {
+                    step.retained_size = retained.size.get(node as usize).copied();
+                    step.retained_count = retained.count.get(node as usize).copied();
+                }
+            }
+            Some(Group {
+                count,
+                steps: fold(steps),
+            })
+        })
+        .collect();
+    Explanation { explained, paths }
+}
+
+/// Keeps, of several explanations, the groups that fit in about `budget` bytes of JSON (with room
+/// for a text as long as each group's steps): the most common group of each explanation first,
+/// then the second of each, and so on. `explained` stays as it was.
+pub fn within(explanations: &mut [Explanation], budget: usize) {
+    let mut used = 0;
+    let mut keep = vec![0; explanations.len()];
+    let rounds = explanations
+        .iter()
+        .map(|e| e.paths.len())
+        .max()
+        .unwrap_or(0);
+    'rounds: for rank in 0..rounds {
+        for (i, e) in explanations.iter().enumerate() {
+            let Some(group) = e.paths.get(rank) else {
+                continue;
+            };
+            let cost = serde_json::to_string(group).map_or(usize::MAX / 4, |s| s.len()) * 2 + 512;
+            if used + cost > budget {
+                break 'rounds;
+            }
+            used += cost;
+            keep[i] = rank + 1;
+        }
+    }
+    for (e, keep) in explanations.iter_mut().zip(keep) {
+        e.paths.truncate(keep);
     }
 }
 
@@ -433,11 +582,30 @@ pub fn probe_targets(graph: &HeapGraph, probe_class: &str) -> Option<Vec<Vec<u32
     Some(groups)
 }
 
-/// Objects (node type `object`) whose class name is `class`.
+/// Objects whose class is `class`; when there are none, functions named `class` (a function made
+/// by a factory, such as the `debug` package's instances, has its inner function's name; a class's
+/// constructor, which shares its instances' name, is not one of them).
 pub fn objects_of_class(graph: &HeapGraph, class: &str) -> Vec<u32> {
-    (0..graph.node_count() as u32)
-        .filter(|&n| graph.node_type_name(n) == "object" && graph.node_name_raw(n) == Some(class))
-        .collect()
+    let of_type = |ty: &str| -> Vec<u32> {
+        (0..graph.node_count() as u32)
+            .filter(|&n| graph.node_type_name(n) == ty && graph.node_name_raw(n) == Some(class))
+            .collect()
+    };
+    let objects = of_type("object");
+    if objects.is_empty() {
+        of_type("closure")
+    } else {
+        objects
+    }
+}
+
+/// The node whose snapshot id is `id`.
+pub fn node_of_id(graph: &HeapGraph, id: u32) -> Option<u32> {
+    graph
+        .node_id
+        .iter()
+        .position(|&n| n == id)
+        .map(|n| n as u32)
 }
 
 #[cfg(test)]
@@ -476,7 +644,7 @@ mod tests {
             &strings,
         );
         let paths = Paths::search(&g);
-        let e = explain(&g, &paths, &[4]);
+        let e = explain(&g, &paths, None, &[4], usize::MAX);
         assert_eq!(e.explained, 1);
         let names: Vec<_> = e.paths[0]
             .steps
@@ -625,7 +793,7 @@ mod tests {
         );
         let paths = Paths::search(&g);
         assert!(!paths.reached(7), "its key is dead");
-        let e = explain(&g, &paths, &[6]);
+        let e = explain(&g, &paths, None, &[6], usize::MAX);
         assert_eq!(e.explained, 1);
         let last = e.paths[0].steps.last().unwrap();
         assert_eq!(last.edge, "value for its Key key");
@@ -764,7 +932,7 @@ mod tests {
             &strings,
         );
         let paths = Paths::search(&g);
-        let e = explain(&g, &paths, &[14, 4, 5]);
+        let e = explain(&g, &paths, None, &[14, 4, 5], usize::MAX);
         let edges: Vec<_> = e
             .paths
             .iter()
@@ -776,10 +944,11 @@ mod tests {
         assert_eq!(
             edges,
             [
-                "workerLeak (context)",
                 "[0] (one of a, list, n) (context)",
-                "[1] (one of list, n, list2) (context)"
-            ]
+                "[1] (one of list, n, list2) (context)",
+                "workerLeak (context)",
+            ],
+            "paths as short, in node order"
         );
     }
 
@@ -822,7 +991,7 @@ mod tests {
             &strings,
         );
         let paths = Paths::search(&g);
-        let e = explain(&g, &paths, &[4, 5, 6, 8, 0]);
+        let e = explain(&g, &paths, None, &[4, 5, 6, 8, 0], usize::MAX);
         assert_eq!(e.explained, 4);
         assert_eq!(e.paths.len(), 2);
         assert_eq!(e.paths[0].count, 3);
@@ -862,5 +1031,194 @@ mod tests {
         assert_eq!(probe_targets(&g, "Probe"), Some(vec![vec![5, 6], vec![]]));
         assert_eq!(probe_targets(&g, "Nope"), None);
         assert_eq!(objects_of_class(&g, "T"), vec![5, 6]);
+        assert_eq!(objects_of_class(&g, "WeakSet"), vec![3, 7]);
+        assert_eq!(
+            objects_of_class(&g, "Probe").len(),
+            1,
+            "the instance, not its constructor"
+        );
+    }
+
+    /// root -> (GC roots) -> List -head-> Node -next-> Node ... (`n` nodes), each 40 bytes; with
+    /// `distinct`, each link has its own property name (`p0`, `p1`...), so nothing repeats.
+    fn chain(n: u32, distinct: bool) -> (HeapGraph, Vec<u32>) {
+        let mut strings: Vec<String> = ["", "(GC roots)", "List", "Node", "head", "next", "debug"]
+            .map(String::from)
+            .to_vec();
+        let mut nodes = vec![[9, 0, 1, 0, 1], [9, 1, 3, 0, 1], [3, 2, 5, 16, 1]];
+        let mut edges = vec![[1, 0, 1], [1, 0, 2], [2, 4, 3]];
+        for k in 0..n {
+            nodes.push([3, 3, 7 + 2 * k, 40, u32::from(k + 1 < n)]);
+            if k + 1 < n {
+                let name = if distinct {
+                    strings.push(format!("p{k}"));
+                    strings.len() as u32 - 1
+                } else {
+                    5
+                };
+                edges.push([2, name, 4 + k]);
+            }
+        }
+        let strings: Vec<&str> = strings.iter().map(String::as_str).collect();
+        let g = HeapGraph::read(snapshot(&nodes, &edges, &strings).as_bytes()).unwrap();
+        (g, (3..3 + n).collect())
+    }
+
+    #[test]
+    fn a_chain_of_ten_thousand_links_is_one_step_with_a_repeat_count() {
+        let (g, nodes) = chain(10_000, false);
+        let paths = Paths::search(&g);
+        let retained = Retained::compute(&g);
+        let last = *nodes.last().unwrap();
+        let e = explain(&g, &paths, Some(&retained), &[last], 1);
+        assert_eq!(e.explained, 1);
+        let steps = &e.paths[0].steps;
+        let shown: Vec<_> = steps
+            .iter()
+            .map(|s| format!("{}:{}:{:?}", s.edge, s.node, s.repeat))
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                "[0]:(GC roots):None",
+                "[0]:List:None",
+                "head:Node:None",
+                "next:Node:Some(9998)",
+                "next:Node:None"
+            ]
+        );
+        let list = &steps[1];
+        assert_eq!(
+            (list.retained_size, list.retained_count),
+            (Some(16 + 40 * 10_000), Some(10_001))
+        );
+        assert_eq!(steps[3].retained_size, Some(40 * 9_999));
+        assert_eq!(steps[4].retained_count, Some(1));
+        assert!(serde_json::to_string(&e).unwrap().len() < 2_000);
+    }
+
+    #[test]
+    fn the_objects_explained_are_those_with_the_shortest_paths_and_chains_of_any_length_are_one_group(
+    ) {
+        let (g, nodes) = chain(1_000, false);
+        let paths = Paths::search(&g);
+        let mut targets = nodes.clone();
+        targets.reverse();
+        let e = explain(&g, &paths, None, &targets, 20);
+        assert_eq!(e.explained, 20);
+        let groups: Vec<_> = e
+            .paths
+            .iter()
+            .map(|p| (p.count, p.steps.iter().filter_map(|s| s.repeat).max()))
+            .collect();
+        // The head alone, and the 19 after it, shown by the longest (a chain of 18, then the
+        // object).
+        assert_eq!(groups, [(19, Some(18)), (1, None)]);
+        assert_eq!(
+            e.paths[1].steps.last().map(|s| s.edge.as_str()),
+            Some("head")
+        );
+    }
+
+    #[test]
+    fn a_long_path_with_nothing_to_fold_is_cut_in_the_middle_with_a_marker() {
+        let (g, nodes) = chain(40, true);
+        let paths = Paths::search(&g);
+        let e = explain(&g, &paths, None, &[*nodes.last().unwrap()], 1);
+        let steps = &e.paths[0].steps;
+        assert_eq!(steps.len(), MAX_STEPS);
+        let marker = &steps[MAX_STEPS / 2 - 1];
+        // 42 steps (two roots, the list, 39 links), 15 shown.
+        assert_eq!(
+            (marker.node_type.as_str(), marker.omitted),
+            ("omitted", Some(42 - 15))
+        );
+        assert_eq!(steps.last().map(|s| s.edge.as_str()), Some("p38"));
+        assert_eq!(steps.iter().filter(|s| s.omitted.is_some()).count(), 1);
+    }
+
+    #[test]
+    fn groups_beyond_the_budget_are_left_out_most_common_of_each_explanation_first() {
+        let (g, nodes) = chain(60, true);
+        let paths = Paths::search(&g);
+        // Every node has its own shape: 60 groups of one.
+        let e = explain(&g, &paths, None, &nodes, usize::MAX);
+        assert_eq!((e.explained, e.paths.len()), (60, 60));
+        let mut two = [e.clone(), e];
+        within(&mut two, 20_000);
+        let json = serde_json::to_string(&two).unwrap();
+        assert!(json.len() * 2 <= 20_000, "{}", json.len());
+        assert!(!two[0].paths.is_empty());
+        assert!(two[0].paths.len().abs_diff(two[1].paths.len()) <= 1);
+        assert_eq!(two[1].explained, 60);
+    }
+
+    #[test]
+    fn a_class_name_finds_functions_of_that_name_when_no_object_has_it() {
+        // Two functions named debug (made by one factory), one object of class List.
+        let strings = ["", "(GC roots)", "List", "debug", "a", "b"];
+        let g = graph(
+            &[
+                [9, 0, 1, 0, 1],
+                [9, 1, 3, 0, 1],
+                [3, 2, 5, 16, 2],
+                [5, 3, 7, 32, 0],
+                [5, 3, 9, 32, 0],
+            ],
+            &[[1, 0, 1], [1, 0, 2], [2, 4, 3], [2, 5, 4]],
+            &strings,
+        );
+        assert_eq!(objects_of_class(&g, "debug"), [3, 4]);
+        assert_eq!(objects_of_class(&g, "List"), [2]);
+        assert_eq!(node_of_id(&g, 9), Some(4));
+        assert_eq!(node_of_id(&g, 8), None);
+    }
+
+    #[test]
+    fn the_identity_map_under_strong_roots_is_searched_last_too() {
+        // (GC roots) -> (Strong roots) -"151 / IdentityMapBase"-> Context -job-> Job (3 steps)
+        //            -> Holder -a-> Box -b-> Job (4 steps, but wins)
+        let strings = [
+            "",
+            "(GC roots)",
+            "(Strong roots)",
+            "system / Context",
+            "Job",
+            "Holder",
+            "Box",
+            "151 / IdentityMapBase",
+            "job",
+            "a",
+            "b",
+        ];
+        let g = graph(
+            &[
+                [9, 0, 1, 0, 1],
+                [9, 1, 3, 0, 2],
+                [9, 2, 5, 0, 1],
+                [3, 3, 7, 0, 1],
+                [3, 4, 9, 0, 0],
+                [3, 5, 11, 0, 1],
+                [3, 6, 13, 0, 1],
+            ],
+            &[
+                [1, 0, 1],
+                [1, 0, 2],
+                [1, 1, 5],
+                [3, 7, 3],
+                [0, 8, 4],
+                [2, 9, 6],
+                [2, 10, 4],
+            ],
+            &strings,
+        );
+        let paths = Paths::search(&g);
+        let names: Vec<_> = paths
+            .path(4)
+            .unwrap()
+            .iter()
+            .map(|&(n, _)| g.node_name(n))
+            .collect();
+        assert_eq!(names, ["(GC roots)", "Holder", "Box", "Job"]);
     }
 }
