@@ -22,6 +22,7 @@
 //   lib/register.js         weak-tracker/register (through ../register.js): zero-code sampling and watching
 //   lib/sampling.js         live allocations per line, from V8's sampling heap profiler
 //   lib/watch.js            requests, responses and sockets expected to be garbage once done
+//   lib/format.js           numbers in reports: counts, bytes in binary units
 //   lib/report.js           the report of the register entry and of `weak-tracker attach`
 // The commands (bin/weak-tracker.js dispatches to lib/commands/<name>.js):
 //   lib/commands/why.js     weak-tracker why: retainer paths from a heap snapshot file

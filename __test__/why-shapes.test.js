@@ -63,7 +63,7 @@ test('2,000 never-settling Promise.race() calls give a short path with the react
   const shutdown = chained.steps[at - 1]
   assert.equal(shutdown.node, 'Promise')
   assert.ok(shutdown.retainedCount > 2000, `${shutdown.retainedCount} objects`)
-  assert.match(chained.text, /\n├─ Promise {3}Retaining [\d.]+ kB in \d{1,3},\d{3} objects\n│ {4}↓ reactions_or_result \(internal\)\n/)
+  assert.match(chained.text, /\n├─ Promise {3}Retaining [\d.]+ KiB in \d{1,3},\d{3} objects\n│ {4}↓ reactions_or_result \(internal\)\n/)
   assert.doesNotMatch(chained.text, /IdentityMapBase|current_microtask/)
 })
 
@@ -87,7 +87,7 @@ test('a linked list of 10,000 nodes is explained from its head, the nodes with t
   // The head alone, and the next 19 as one group that shows the longest chain among them.
   assert.deepEqual(site.paths.map((p) => [p.count, repeats(p).map((s) => s.repeat)]), [[19, [18]], [1, []]])
   const [chain] = site.paths
-  assert.match(chain.text, /↓ head \(context\)\n├─ Node {3}Retaining [\d.]+ kB in 10,0\d\d objects\n│ {4}↓ next \(property\) → Node {3}× 18\n│ {4}↓ next \(property\)\n╰→ Node {3}\(tracked as 'node'\)/)
+  assert.match(chain.text, /↓ head \(context\)\n├─ Node {3}Retaining [\d.]+ KiB in 10,0\d\d objects\n│ {4}↓ next \(property\) → Node {3}× 18\n│ {4}↓ next \(property\)\n╰→ Node {3}\(tracked as 'node'\)/)
 })
 
 test('all 10,000 nodes of the list explained at once are still two short groups', () => {
@@ -161,7 +161,7 @@ test('the command folds the same chains, and explains one node by its id', (t) =
   const text = runCli(['why', file, '--node-id', `@${holder.id}`])
   assert.equal(text.status, 0, text.stderr)
   assert.match(text.stdout, new RegExp(`^Node @${holder.id} is reachable\\.\\n\\n┬─── Node @${holder.id}\\n`))
-  assert.match(text.stdout, /↓ head \(context\)\n╰→ Node {3}Retaining [\d.]+ kB in 10,0\d\d objects\n$/)
+  assert.match(text.stdout, /↓ head \(context\)\n╰→ Node {3}Retaining [\d.]+ KiB in 10,0\d\d objects\n$/)
 })
 
 test("the command's --class finds functions made by a factory, as the debug package makes its instances", (t) => {

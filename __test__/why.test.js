@@ -66,7 +66,7 @@ test('every step of a path says what it retains, and the array retains the three
   assert.ok(session.retainedSize > 0)
   assert.ok(array.retainedCount >= 1 + 3 * session.retainedCount, `${array.retainedCount} objects`)
   assert.ok(array.retainedSize >= 3 * session.retainedSize, `${array.retainedSize} bytes`)
-  const bytes = (n) => require('../lib/why.js').bytes(n)
+  const bytes = (n) => require('../lib/format.js').bytes(n)
   assert.match(site.paths[0].text, new RegExp(`├─ Array {3}Retaining ${bytes(array.retainedSize)} in ${array.retainedCount} objects\n`))
 })
 
@@ -205,7 +205,7 @@ test('the command explains a class in a snapshot file written by v8.writeHeapSna
   const text = runCli(['why', file, '--class', 'Session'])
   assert.equal(text.status, 0, text.stderr)
   assert.match(text.stdout, /^50 objects of class Session reachable; 20 explained\.\n\n┬─── 20 objects of class Session\n/)
-  assert.match(text.stdout, /↓ sessions \(context\)\n├─ Array {3}Retaining [\d.]+ kB in \d+ objects\n/)
+  assert.match(text.stdout, /↓ sessions \(context\)\n├─ Array {3}Retaining [\d.]+ KiB in \d+ objects\n/)
 })
 
 test('the command explains all objects with --limit 2^32 or more, not the limit modulo 2^32', (t) => {

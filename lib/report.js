@@ -6,17 +6,9 @@
 // with their ids collapsed, class names and counts: never the contents of the app's strings.
 
 const { version } = require('../package.json')
+const { bytes } = require('./format.js')
 
 const MAX_LINES = 20
-
-function bytesText(n) {
-  const sign = n < 0 ? '-' : ''
-  const abs = Math.abs(n)
-  if (abs < 1024) return `${sign}${abs} B`
-  if (abs < 1024 ** 2) return `${sign}${(abs / 1024).toFixed(1)} KiB`
-  if (abs < 1024 ** 3) return `${sign}${(abs / 1024 ** 2).toFixed(1)} MiB`
-  return `${sign}${(abs / 1024 ** 3).toFixed(2)} GiB`
-}
 
 // `lines`: [{ origin, library, liveBytes, growth, growing, thread? }], sorted; `retained`:
 // [{ key, origin, count, oldestMs, why? }].
@@ -51,7 +43,7 @@ function reportText(report) {
   for (const line of shown) {
     const thread = line.thread > 0 ? ` [thread ${line.thread}]` : ''
     const lib = line.library && !line.origin.startsWith('(') ? ' (library)' : ''
-    out.push(`  ${bytesText(line.liveBytes).padStart(10)}  ${line.growth >= 0 ? '+' : ''}${bytesText(line.growth).padEnd(10)} ${line.origin}${lib}${thread}`)
+    out.push(`  ${bytes(line.liveBytes).padStart(10)}  ${line.growth >= 0 ? '+' : ''}${bytes(line.growth).padEnd(10)} ${line.origin}${lib}${thread}`)
   }
   if (report.retained === undefined) return `${out.join('\n')}\n`
   out.push('', report.retained.length > 0 ? 'Outlived their end (should be garbage):' : 'Nothing outlived its end.')
@@ -62,4 +54,4 @@ function reportText(report) {
   return `${out.join('\n')}\n`
 }
 
-module.exports = { buildReport, reportText, bytesText }
+module.exports = { buildReport, reportText }

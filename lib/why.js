@@ -10,6 +10,7 @@
 const os = require('node:os')
 const v8 = require('node:v8')
 const native = require('./binding.js')
+const { bytes, count } = require('./format.js')
 
 const PROBE_CLASS = 'WeakTrackerWhyProbe'
 
@@ -145,26 +146,12 @@ function label(step) {
   return `${step.node}${LABELS[step.nodeType] ?? ` (${step.nodeType})`}`
 }
 
-// Bytes as people read them: `512 B`, `2.6 MB` (powers of 1000, as LeakCanary prints them).
-function bytes(n) {
-  if (n < 1000) return `${n} B`
-  const units = ['kB', 'MB', 'GB', 'TB']
-  let value = n / 1000
-  let unit = 0
-  while (value >= 999.95 && unit < units.length - 1) {
-    value /= 1000
-    unit++
-  }
-  return `${value.toFixed(1)} ${units[unit]}`
-}
-
-const number = (n) => n.toLocaleString('en-US')
 
 // LeakCanary's "Retaining 2.6 MB in 10,000 objects", for a step that says what it retains.
 function retaining(step) {
   if (typeof step.retainedSize !== 'number') return ''
-  const count = typeof step.retainedCount === 'number' ? ` in ${number(step.retainedCount)} ${step.retainedCount === 1 ? 'object' : 'objects'}` : ''
-  return `   Retaining ${bytes(step.retainedSize)}${count}`
+  const objects = typeof step.retainedCount === 'number' ? ` in ${count(step.retainedCount)} ${step.retainedCount === 1 ? 'object' : 'objects'}` : ''
+  return `   Retaining ${bytes(step.retainedSize)}${objects}`
 }
 
 // No text is longer than this: a path is cut in the middle, with a marker, to fit.
@@ -181,12 +168,12 @@ function pathText(path, header, tracked) {
   for (let i = first + 1; i < steps.length; i++) {
     const step = steps[i]
     if (step.omitted !== undefined) {
-      lines.push(`│    … ${number(step.omitted)} more steps`)
+      lines.push(`│    … ${count(step.omitted)} more steps`)
       continue
     }
     if (step.repeat > 1 && i < steps.length - 1) {
       const unit = steps.slice(i, i + (step.repeatSteps ?? 1))
-      lines.push(`│    ${unit.map((s) => `↓ ${s.edge} (${s.edgeType}) → ${label(s)}`).join(' ')}   × ${number(step.repeat)}`)
+      lines.push(`│    ${unit.map((s) => `↓ ${s.edge} (${s.edgeType}) → ${label(s)}`).join(' ')}   × ${count(step.repeat)}`)
       i += unit.length - 1
       continue
     }
@@ -200,7 +187,7 @@ function pathText(path, header, tracked) {
     const head = 2 + Math.floor((MAX_LINES - 3) / 2)
     const tail = MAX_LINES - head - 1
     const cut = lines.length - head - tail
-    lines.splice(head, cut, `│    … ${number(cut)} more lines`)
+    lines.splice(head, cut, `│    … ${count(cut)} more lines`)
   }
   return lines.join('\n')
 }
@@ -209,4 +196,4 @@ function objects(n) {
   return n === 1 ? '1 object' : `${n} objects`
 }
 
-module.exports = { explainSetsInTurn, pathText, objects, headroom, bytes, candidates }
+module.exports = { explainSetsInTurn, pathText, objects, headroom, candidates }

@@ -8,7 +8,8 @@
 // grouped by class and the shape of the path that keeps them, each group with its count in every
 // snapshot. Names and sizes only, never the contents of strings from the snapshots.
 
-const { bytes, count, pathLine, runCommand } = require('./top.js')
+const { bytes, count } = require('../format.js')
+const { pathLine, runCommand } = require('./top.js')
 
 const usage = 'usage: weak-tracker growth BASE.heapsnapshot TARGET.heapsnapshot [MORE...] [--limit N] [--json]'
 

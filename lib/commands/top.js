@@ -9,29 +9,13 @@
 
 const { parseArgs } = require('node:util')
 const fs = require('node:fs')
+const { bytes, count } = require('../format.js')
 
 const usage = 'usage: weak-tracker top FILE.heapsnapshot [--limit N] [--json]'
 
 class UsageError extends Error {}
 
 // `1,234`
-function count(n) {
-  return n.toLocaleString('en-US')
-}
-
-// `980 B`, `12.3 KiB`, `4.0 MiB`, `1.20 GiB`
-function bytes(n) {
-  if (n < 1024) return `${n} B`
-  const units = ['KiB', 'MiB', 'GiB', 'TiB']
-  let value = n / 1024
-  let unit = 0
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024
-    unit++
-  }
-  return `${value.toFixed(value < 10 ? 2 : 1)} ${units[unit]}`
-}
-
 // A retainer path on one line: `global ─sessions→ Array ─[x]→ Session`.
 function pathLine(steps) {
   if (steps.length === 0) return '(no path from a root)'
@@ -148,4 +132,4 @@ function run(argv, streams) {
   }, streams)
 }
 
-module.exports = { usage, run, bytes, count, pathLine, runCommand }
+module.exports = { usage, run, pathLine, runCommand }
