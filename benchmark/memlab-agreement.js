@@ -15,7 +15,7 @@
 // taken out), checks the sums against what the two tools printed, and for every object counted by
 // one side only names the edge that makes the difference (the first edge, walking back from the
 // object along the other side's path, that one rule counts and the other does not). Prints JSON:
-// per id { ours, memlab, reasons: [{ side, edge, objects, bytes }] }. Names of edges and node types
+// per id { ours, memlab, reasons: [{ side, how, reason, edges, objects, bytes }] }. Names of edges and node types
 // only (edge names of V8's machinery, property and variable names), never string contents.
 
 const fs = require('node:fs')
@@ -80,21 +80,21 @@ const ephemeron = (name) => name !== null && name.includes('part of key (') && n
 function oursDrops(g, e) {
   const from = g.efrom[e]
   const to = g.eto[e]
-  if (to === from) return 'self edge'
+  if (to === from) return 'self edges'
   const ty = edgeTypeName(g, e)
   const name = edgeName(g, e)
   if (ephemeron(name)) {
-    if (ty === 'weak') return 'weak edge'
+    if (ty === 'weak') return 'weak edges'
     const table = Number(name.slice(name.lastIndexOf('(table @') + 8, -1))
-    return table === g.id[from] ? 'WeakMap table → value (the key owns the value)' : null
+    return table === g.id[from] ? 'WeakMap table → value edges (the key owns the value)' : null
   }
-  if (ty === 'weak') return 'weak edge'
+  if (ty === 'weak') return 'weak edges'
   if (STRING_TYPES.has(nodeTypeName(g, to))) return null
-  if (ty === 'internal' && name === 'code') return 'internal "code" edge'
-  if (ty === 'hidden' && name === 'sloppy_function_map') return 'hidden "sloppy_function_map" edge'
-  if (ty === 'hidden' && nodeName(g, to) === 'system / NativeContext') return 'hidden edge → system / NativeContext'
-  if (nodeTypeName(g, to) === 'code') return 'edge → a code object'
-  if (MACHINERY.has(nodeName(g, to))) return `edge → ${nodeName(g, to)}`
+  if (ty === 'internal' && name === 'code') return 'internal "code" edges'
+  if (ty === 'hidden' && name === 'sloppy_function_map') return 'hidden "sloppy_function_map" edges'
+  if (ty === 'hidden' && nodeName(g, to) === 'system / NativeContext') return 'hidden edges into system / NativeContext'
+  if (nodeTypeName(g, to) === 'code') return 'edges into V8 code objects'
+  if (MACHINERY.has(nodeName(g, to))) return `edges into ${nodeName(g, to)}`
   return null
 }
 
@@ -127,11 +127,11 @@ function memlabDropper(g) {
   return (e) => {
     const from = g.efrom[e]
     const to = g.eto[e]
-    if (to === from) return 'self edge'
+    if (to === from) return 'self edges'
     const ty = edgeTypeName(g, e)
-    if (ty === 'weak') return 'weak edge'
-    if (ty === 'shortcut' && from !== 0) return 'shortcut edge (not from the root)'
-    if (from !== 0 && flags[to] && !flags[from]) return 'edge from a weakly held object'
+    if (ty === 'weak') return 'weak edges'
+    if (ty === 'shortcut' && from !== 0) return 'shortcut edges (but the root\'s)'
+    if (from !== 0 && flags[to] && !flags[from]) return 'edges from weakly held objects'
     return null
   }
 }
@@ -169,7 +169,7 @@ function culprit(g, via, v, drops) {
 // Names from code only: a node type whose name is app data (string contents, a regexp's source, a
 // number) shows as its type, an edge name that is not an identifier as `(name)`.
 const CONTENT_TYPES = new Set([...STRING_TYPES, 'regexp', 'number', 'symbol', 'bigint'])
-const IDENTIFIER = /^(?:[A-Za-z_$][\w$]{0,63}|system \/ [A-Za-z]{1,40}|\([a-z ]{1,40}\))$/
+const IDENTIFIER = /^(?:[A-Za-z_$][\w$]{0,63}|\d{1,10}|system \/ [A-Za-z]{1,40}|\([a-z ]{1,40}\))$/
 function safeNode(g, v) {
   const ty = nodeTypeName(g, v)
   if (CONTENT_TYPES.has(ty)) return `(${ty})`
@@ -179,12 +179,12 @@ function safeNode(g, v) {
 
 // What an edge is, for grouping: its rule, name, type and the target's type (`system / …` names of
 // V8's machinery are kept).
-function label(g, e, reason) {
+function label(g, e) {
   const name = edgeName(g, e)
   const shown = ephemeron(name) ? 'WeakMap entry' : name === null ? `[${g.ename[e]}]` : IDENTIFIER.test(name) ? name : '(name)'
   const to = nodeName(g, g.eto[e])
   const target = /^system \/ |^\(map descriptors\)$/.test(to) ? to : `(${nodeTypeName(g, g.eto[e])})`
-  return `${reason}: --${shown} (${edgeTypeName(g, e)})--> ${target}`
+  return `--${shown} (${edgeTypeName(g, e)})--> ${target}`
 }
 
 function analyse(file, ids) {
@@ -210,9 +210,17 @@ function analyse(file, ids) {
     let ours = 0
     let memlab = 0
     const reasons = new Map()
-    const add = (side, text, v) => {
-      const key = `${side}\u0000${text}`
-      const r = reasons.get(key) ?? { side, edge: text, objects: 0, bytes: 0 }
+    // side: who counts the object; how: 'only' (the other side does not reach it at all but
+    // through edges it does not count) or 'also' (the other side also reaches it without x,
+    // through edges `side` does not count); reason: those edges; edge: an example of one.
+    const add = (side, how, c, v) => {
+      const reason = c?.reason ?? 'unexplained'
+      const key = `${side}\u0000${how}\u0000${reason}`
+      const r = reasons.get(key) ?? { side, how, reason, edges: [], objects: 0, bytes: 0 }
+      if (c) {
+        const example = label(g, c.edge)
+        if (!r.edges.includes(example)) r.edges.push(example)
+      }
       r.objects++
       r.bytes += g.size[v]
       reasons.set(key, r)
@@ -225,16 +233,13 @@ function analyse(file, ids) {
       if (inO === inM) continue
       if (inO) {
         // memlab reaches v without x: along an edge weak-tracker does not count.
-        const c = culprit(g, viaM, v, (e) => oursDrops(g, e))
-        add('ours only', c ? label(g, c.edge, c.reason) : 'unexplained', v)
+        add('ours', 'also', culprit(g, viaM, v, (e) => oursDrops(g, e)), v)
       } else if (viaO0[v] === -2) {
         // weak-tracker does not reach v at all: memlab's path to it uses an edge it does not count.
-        const c = culprit(g, viaM0, v, (e) => oursDrops(g, e))
-        add('memlab only', c ? label(g, c.edge, c.reason) : 'unexplained', v)
+        add('memlab', 'only', culprit(g, viaM0, v, (e) => oursDrops(g, e)), v)
       } else {
         // weak-tracker reaches v without x: along an edge memlab does not count.
-        const c = culprit(g, viaO, v, dropM)
-        add('memlab only', c ? label(g, c.edge, c.reason) : 'unexplained', v)
+        add('memlab', 'also', culprit(g, viaO, v, dropM), v)
       }
     }
     out.push({ id, name: safeNode(g, x), ours, memlab, reasons: [...reasons.values()].sort((a, b) => b.bytes - a.bytes) })

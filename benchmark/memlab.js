@@ -154,16 +154,17 @@ try {
     const m = model.find((x) => x.id === r.id)
     const ml = theirs.sizes[r.id]
     if (m && m.ours === r.retainedSize && m.memlab === ml) reproduced++
-    const groups = new Map()
-    for (const reason of m?.reasons ?? []) {
-      const key = `${reason.side === 'ours only' ? 'ours' : 'memlab'} counts ${reason.edge.split(':')[0]}`
-      const g = groups.get(key) ?? { objects: 0, bytes: 0, edges: new Set() }
-      g.objects += reason.objects
-      g.bytes += reason.bytes
-      g.edges.add(reason.edge.split(': ')[1])
-      groups.set(key, g)
-    }
-    const why = [...groups].map(([k, g]) => `${k}: ${fmt(g.objects)} objects, ${bytes(g.bytes)} B (${[...g.edges].slice(0, 3).join(', ')}${g.edges.size > 3 ? ', …' : ''})`).join('; ')
+    const why = (m?.reasons ?? [])
+      .map((x) => {
+        const who = x.side === 'ours' ? 'weak-tracker' : 'memlab'
+        const other = x.side === 'ours' ? 'memlab' : 'weak-tracker'
+        const examples = `${x.edges.slice(0, 3).join(', ')}${x.edges.length > 3 ? ', …' : ''}`
+        const what = `${who} +${bytes(x.bytes)} B: ${fmt(x.objects)} objects`
+        return x.how === 'only'
+          ? `${what} held only through ${x.reason}, which ${other} does not count (${examples})`
+          : `${what} that ${other} also reaches through ${x.reason}, which ${who} does not count (${examples})`
+      })
+      .join('; ')
     console.log(`| ${i + 1} | @${r.id} | ${r.name} (${r.nodeType}) | ${bytes(r.retainedSize)} | ${ml === null ? '—' : bytes(ml)} | ${ml === null ? '—' : `${ml - r.retainedSize > 0 ? '+' : ''}${bytes(ml - r.retainedSize)}`} | ${why || 'same'} |`)
   })
   console.log(`\nThe two edge rules, applied to the snapshot in plain JavaScript (benchmark/memlab-agreement.js), reproduce both columns exactly for ${reproduced} of ${ids.length} ids.`)
