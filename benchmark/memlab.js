@@ -147,27 +147,46 @@ try {
   console.log(`\nwhy: ${fmt(whyReport.live)} Item objects, ${whyReport.explained} explained, first path by edge: ${ourPath}; memlab trace of Item @${theirs.item}: ${theirPath}`)
 
   console.log(`\n### 2. Agreement: retained sizes of the ${ids.length} largest retainers (bytes)\n`)
-  console.log('| # | id | name | weak-tracker | memlab | memlab − ours | what makes the difference |')
-  console.log('|---|---|---|---|---|---|---|')
+  // One column per kind of difference seen: who counts the objects, and through which edges.
+  const kinds = new Map()
+  for (const m of model) {
+    for (const x of m.reasons) {
+      const key = `${x.side}|${x.how}|${x.reason}`
+      const k = kinds.get(key) ?? { ...x, edges: new Set() }
+      x.edges.forEach((e) => k.edges.add(e))
+      kinds.set(key, k)
+    }
+  }
+  const columns = [...kinds.keys()]
+  const heading = (key, i) => `(${String.fromCharCode(97 + i)}) ${kinds.get(key).side === 'ours' ? 'weak-tracker' : 'memlab'} only`
+  console.log(`| # | id | name | weak-tracker | memlab | memlab − ours | ${columns.map(heading).join(' | ')} |`)
+  console.log(`|---|---|---|---|---|---|${columns.map(() => '---|').join('')}`)
   let reproduced = 0
   top.retainers.forEach((r, i) => {
     const m = model.find((x) => x.id === r.id)
     const ml = theirs.sizes[r.id]
     if (m && m.ours === r.retainedSize && m.memlab === ml) reproduced++
-    const why = (m?.reasons ?? [])
-      .map((x) => {
-        const who = x.side === 'ours' ? 'weak-tracker' : 'memlab'
-        const other = x.side === 'ours' ? 'memlab' : 'weak-tracker'
-        const examples = `${x.edges.slice(0, 3).join(', ')}${x.edges.length > 3 ? ', …' : ''}`
-        const what = `${who} +${bytes(x.bytes)} B: ${fmt(x.objects)} objects`
-        return x.how === 'only'
-          ? `${what} held only through ${x.reason}, which ${other} does not count (${examples})`
-          : `${what} that ${other} also reaches through ${x.reason}, which ${who} does not count (${examples})`
-      })
-      .join('; ')
-    console.log(`| ${i + 1} | @${r.id} | ${r.name} (${r.nodeType}) | ${bytes(r.retainedSize)} | ${ml === null ? '—' : bytes(ml)} | ${ml === null ? '—' : `${ml - r.retainedSize > 0 ? '+' : ''}${bytes(ml - r.retainedSize)}`} | ${why || 'same'} |`)
+    const cells = columns.map((key) => {
+      const x = m?.reasons.find((y) => `${y.side}|${y.how}|${y.reason}` === key)
+      return x ? `${fmt(x.objects)} obj, ${bytes(x.bytes)} B` : ''
+    })
+    const diff = ml === null ? '—' : `${ml - r.retainedSize > 0 ? '+' : ''}${bytes(ml - r.retainedSize)}`
+    console.log(`| ${i + 1} | @${r.id} | ${r.name} (${r.nodeType}) | ${bytes(r.retainedSize)} | ${ml === null ? '—' : bytes(ml)} | ${diff} | ${cells.join(' | ')} |`)
   })
-  console.log(`\nThe two edge rules, applied to the snapshot in plain JavaScript (benchmark/memlab-agreement.js), reproduce both columns exactly for ${reproduced} of ${ids.length} ids.`)
+  console.log('')
+  columns.forEach((key, i) => {
+    const k = kinds.get(key)
+    const who = k.side === 'ours' ? 'weak-tracker' : 'memlab'
+    const other = k.side === 'ours' ? 'memlab' : 'weak-tracker'
+    const edges = [...k.edges]
+    const examples = `${edges.slice(0, 4).join(', ')}${edges.length > 4 ? ', …' : ''}`
+    console.log(
+      k.how === 'only'
+        ? `(${String.fromCharCode(97 + i)}) objects ${who} counts and ${other} does not: held only through ${k.reason}, which ${other} does not count as owning (${examples}).`
+        : `(${String.fromCharCode(97 + i)}) objects ${who} counts and ${other} does not: ${other} also reaches them through ${k.reason}, which ${who} does not count as owning (${examples}).`,
+    )
+  })
+  console.log(`\nThe two edge rules, applied to the snapshot in plain JavaScript (benchmark/memlab-agreement.js), reproduce both columns exactly for ${reproduced} of ${ids.length} ids; (a), (b), … add up to the difference.`)
 
   console.log(`\n### 3. Growth: three snapshots of one leaking app (${app.files.map((f) => mib(fs.statSync(f).size)).join(', ')}; ${fmt(app.leaked)} leaked listeners)\n`)
   console.log('| measure | weak-tracker `growth --json` | memlab `analyze unbound-object` | ratio |')
