@@ -36,11 +36,16 @@ if (!fs.existsSync(memlab)) {
 }
 
 // Runs `node ARGS` with benchmark/max-rss.js preloaded (as benchmark/heap.js does): wall seconds,
-// peak RSS in bytes, exit status and stdout.
+// peak RSS in bytes, exit status and stdout; and, where GNU time is installed, the CPU seconds
+// (user + system) of the process, which a machine shared with others disturbs less than the wall.
+const gnuTime = fs.existsSync('/usr/bin/time') ? '/usr/bin/time' : null
 function measure(args) {
   const rssFile = path.join(dir, `rss-${process.pid}.json`)
+  const cpuFile = path.join(dir, `cpu-${process.pid}.txt`)
+  const node = [process.execPath, '-r', path.join(__dirname, 'max-rss.js'), ...args]
+  const [command, ...rest] = gnuTime ? [gnuTime, '-f', '%U %S', '-o', cpuFile, ...node] : node
   const started = process.hrtime.bigint()
-  const out = spawnSync(process.execPath, ['-r', path.join(__dirname, 'max-rss.js'), ...args], {
+  const out = spawnSync(command, rest, {
     env: { ...process.env, WEAK_TRACKER_MAX_RSS_FILE: rssFile },
     encoding: 'utf8',
     maxBuffer: 2 ** 28,
@@ -48,12 +53,17 @@ function measure(args) {
   })
   const seconds = Number(process.hrtime.bigint() - started) / 1e9
   let rss = NaN
+  let cpu = NaN
   try {
     rss = JSON.parse(fs.readFileSync(rssFile, 'utf8')).maxRssBytes
     fs.rmSync(rssFile)
+    if (gnuTime) {
+      cpu = fs.readFileSync(cpuFile, 'utf8').trim().split('\n').pop().split(' ').map(Number).reduce((a, b) => a + b, 0)
+      fs.rmSync(cpuFile)
+    }
   } catch {}
   if (out.status !== 0) throw new Error(`node ${args.join(' ')} failed (${out.signal ?? out.status}): ${String(out.stderr).slice(0, 300)}`)
-  return { seconds, rss, stdout: out.stdout, stderr: out.stderr }
+  return { seconds, cpu, rss, stdout: out.stdout, stderr: out.stderr }
 }
 
 // The last line of a memlab helper's stdout (memlab writes its progress there too).
@@ -138,6 +148,11 @@ try {
     const r = median(ours.map((m) => m.rss))
     const rm = median(theirsRuns.map((m) => m.rss))
     console.log(`| ${what[0]} vs ${what[1]}: wall time | ${secs(t)}${range(ours.map((m) => m.seconds), secs)} | ${secs(tm)}${range(theirsRuns.map((m) => m.seconds), secs)} | ${fmt(tm / t, 1)}× faster | ≥ 10× faster | ${met(tm / t >= 10)} |`)
+    if (gnuTime) {
+      const c = median(ours.map((m) => m.cpu))
+      const cm = median(theirsRuns.map((m) => m.cpu))
+      console.log(`| ${what[0]} vs ${what[1]}: CPU time (user + sys) | ${secs(c)}${range(ours.map((m) => m.cpu), secs)} | ${secs(cm)}${range(theirsRuns.map((m) => m.cpu), secs)} | ${fmt(cm / c, 1)}× less | | |`)
+    }
     console.log(`| ${what[0]} vs ${what[1]}: peak RSS | ${mib(r)}${range(ours.map((m) => m.rss), mib)} | ${mib(rm)}${range(theirsRuns.map((m) => m.rss), mib)} | ${fmt((100 * r) / rm)}% | ≤ 40% | ${met(r / rm <= 0.4)} |`)
   }
   pair(['`top --json`', '`analyze object-size`'], times.top, times.objectSize)
@@ -196,6 +211,11 @@ try {
   const gr = median(growth.ours.map((m) => m.rss))
   const grm = median(growth.theirs.map((m) => m.rss))
   console.log(`| wall time | ${secs(gt)}${range(growth.ours.map((m) => m.seconds), secs)} | ${secs(gtm)}${range(growth.theirs.map((m) => m.seconds), secs)} | ${fmt(gtm / gt, 1)}× faster |`)
+  if (gnuTime) {
+    const c = median(growth.ours.map((m) => m.cpu))
+    const cm = median(growth.theirs.map((m) => m.cpu))
+    console.log(`| CPU time (user + sys) | ${secs(c)}${range(growth.ours.map((m) => m.cpu), secs)} | ${secs(cm)}${range(growth.theirs.map((m) => m.cpu), secs)} | ${fmt(cm / c, 1)}× less |`)
+  }
   console.log(`| peak RSS | ${mib(gr)}${range(growth.ours.map((m) => m.rss), mib)} | ${mib(grm)}${range(growth.theirs.map((m) => m.rss), mib)} | ${fmt((100 * gr) / grm)}% |`)
   console.log('\nweak-tracker, objects that grew at every step:')
   for (const u of growthReport.unbound) console.log(`- ${u.name} (@${u.id}): ${u.retainedSizes.map(bytes).join(' → ')} B; path ${u.path.map((s) => s.edge).slice(1).join(' → ')}`)
