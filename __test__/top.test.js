@@ -115,3 +115,14 @@ test('top says in one line what is wrong with its file or its arguments', (t) =>
   assert.equal(help.status, 0)
   assert.match(help.stdout, /^usage: weak-tracker top FILE\.heapsnapshot \[--limit N\] \[--json\]\n$/)
 })
+
+test("a node without a name on a one-line path shows its type, not a blank (a Map's table)", () => {
+  const { pathLine } = require('../lib/commands/top.js')
+  const steps = [
+    { node: 'global', nodeType: 'object', edge: '', edgeType: 'shortcut' },
+    { node: 'Map', nodeType: 'object', edge: 'cache', edgeType: 'property' },
+    { node: '', nodeType: 'array', edge: 'table', edgeType: 'internal' },
+    { node: 'Session', nodeType: 'object', edge: '396', edgeType: 'internal' },
+  ]
+  assert.equal(pathLine(steps), 'global ─cache→ Map ─table→ (array) ─396→ Session')
+})

@@ -17,10 +17,13 @@ class UsageError extends Error {}
 
 // `1,234`
 // A retainer path on one line: `global ─sessions→ Array ─[x]→ Session`.
+// A node without a name (a Map's or a WeakMap's backing table) shows its type: `(array)`.
+const nodeText = (step) => (step.node === '' ? `(${step.nodeType})` : step.node)
+
 function pathLine(steps) {
   if (steps.length === 0) return '(no path from a root)'
-  const parts = [steps[0].node]
-  for (const step of steps.slice(1)) parts.push(`─${step.edge}→ ${step.node}`)
+  const parts = [nodeText(steps[0])]
+  for (const step of steps.slice(1)) parts.push(`─${step.edge}→ ${nodeText(step)}`)
   return parts.join(' ')
 }
 
