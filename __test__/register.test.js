@@ -354,3 +354,33 @@ test('the page started by WEAK_TRACKER_PAGE shows the growing lines beside the r
   const { code } = await stop()
   assert.equal(code, 0)
 })
+
+test('attach --snapshots 3 streams three heap snapshots into the command and names the growing array and its records', async () => {
+  const inspectPort = await freePort()
+  const { child, port, stop } = await start([`--inspect-port=${inspectPort}`], {})
+  let attached = true
+  const loading = (async () => {
+    while (attached) await load(port, 1, 50)
+  })()
+  const out = await runBin(['attach', String(child.pid), '--seconds', '4', '--snapshots', '3', '--port', String(inspectPort), '--json'])
+  attached = false
+  await loading
+  assert.equal(out.stderr, '')
+  assert.equal(out.code, 0)
+  const report = JSON.parse(out.stdout)
+  assert.equal(report.growth.snapshots, 3)
+  const holder = report.growth.unbound.find((u) => u.path.some((s) => s.edge === 'seen'))
+  assert.ok(holder, JSON.stringify(report.growth.unbound.map((u) => u.path.map((s) => s.edge))))
+  assert.ok(holder.retainedCounts[0] < holder.retainedCounts[1] && holder.retainedCounts[1] < holder.retainedCounts[2])
+  const records = report.growth.newObjects.find((g) => g.growing && g.path.some((s) => s.edge === 'seen'))
+  assert.ok(records, JSON.stringify(report.growth.newObjects.map((g) => [g.class, g.counts])))
+  assert.ok(!out.stdout.includes(SECRET), 'no request data in what the snapshots gave')
+  const { code } = await stop()
+  assert.equal(code, 0)
+})
+
+test('attach refuses --snapshots 1: growth compares two or more', async () => {
+  const out = await runBin(['attach', String(process.pid), '--snapshots', '1'])
+  assert.equal(out.code, 2)
+  assert.match(out.stderr, /^weak-tracker: --snapshots must be 0, or 2 or more/)
+})

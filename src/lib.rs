@@ -3,6 +3,8 @@
 
 /// The Node-API functions of the `top` and `growth` commands.
 pub mod analysis;
+/// The Node-API functions of `weak-tracker attach --snapshots`: growth over streamed snapshots.
+pub mod attach;
 mod generations;
 pub mod heap;
 mod ledger;

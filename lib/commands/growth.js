@@ -49,4 +49,4 @@ function run(argv, streams) {
   }, streams)
 }
 
-module.exports = { usage, run }
+module.exports = { usage, run, growthText }
