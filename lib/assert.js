@@ -15,6 +15,7 @@ const { sharedTracker } = require('./shared.js')
 const { invalidArgType } = require('./errors.js')
 const { isObject, validateObject, validateFunction, validateInteger } = require('./validate.js')
 const { objects } = require('./why.js')
+const { assertNoGrowth } = require('./no-growth.js')
 
 const PAUSES = [0, 10, 25, 50, 100, 200, 400, 800]
 
@@ -139,4 +140,4 @@ async function assertCollected(options = {}) {
   )
 }
 
-module.exports = { assertNoLeaks, assertCollected }
+module.exports = { assertNoLeaks, assertCollected, assertNoGrowth }
