@@ -95,9 +95,9 @@ function lastSeenObjectId(session) {
   })
 }
 
-// Streams the snapshot that `method` makes V8 take (synchronously, in chunks) into the decoder
-// and answers the groups of objects newer than `base`.
-function snapshotGroups(session, method, base, minCount, minBytes) {
+// Streams the snapshot that `method` makes V8 take (synchronously, in chunks) into a decoder,
+// and answers what `finish(decoder)` makes of it.
+function decodeSnapshot(session, method, finish) {
   const decoder = native.growthDecoder()
   let failure = null
   const feed = (message) => {
@@ -115,22 +115,20 @@ function snapshotGroups(session, method, base, minCount, minBytes) {
     session.removeListener('HeapProfiler.addHeapSnapshotChunk', feed)
   }
   if (failure !== null) throw failure
-  return JSON.parse(native.growthNewSince(decoder, base, minCount, minBytes))
+  return finish(decoder)
 }
 
-// What a group is matched by in the snapshots that follow: its class and the last two links of its
-// path (the shortest path's start changes with whatever runs when a snapshot is taken).
-function tailKey(group) {
-  const tail = group.path.slice(-2).map((s) => `${/^\[\d+\]$|^\d+$/.test(s.edge) ? '[x]' : s.edge}>${s.node}`)
-  return `${group.class}|${tail.join('|')}`
-}
-
-// Whether `inner`'s path runs through an object of `outer` reached the way `outer`'s are.
+// Whether `inner`'s path runs through an object of `outer`, reached the way `outer`'s are (the last
+// two links of `outer`'s path, before `inner`'s own last link).
 function heldBy(inner, outer) {
-  const [last] = outer.path.slice(-1)
-  if (last === undefined) return false
   const edge = (e) => (/^\[\d+\]$|^\d+$/.test(e) ? '[x]' : e)
-  return inner.path.slice(0, -1).some((s) => s.node === last.node && edge(s.edge) === edge(last.edge))
+  const same = (a, b) => a.node === b.node && edge(a.edge) === edge(b.edge)
+  const tail = outer.path.slice(-2)
+  if (tail.length === 0 || outer.path.length >= inner.path.length) return false
+  for (let i = 0; i + tail.length < inner.path.length; i++) {
+    if (tail.every((step, k) => same(step, inner.path[i + k]))) return true
+  }
+  return false
 }
 
 function nodeScript(script) {
@@ -239,8 +237,11 @@ async function assertNoGrowth(fn, options = {}) {
     fn = null
     // Stopping takes the snapshot with the allocation traces, without yielding in between.
     tracking = false
-    groups = snapshotGroups(session, 'HeapProfiler.stopTrackingHeapObjects', base, minCount, minBytes)
-    // Settle: a group fails only if it is as large in every later snapshot too.
+    groups = decodeSnapshot(session, 'HeapProfiler.stopTrackingHeapObjects', (d) =>
+      JSON.parse(native.growthNewSince(d, base, minCount, minBytes)),
+    )
+    // Settle: a group fails only if enough of its objects are still alive in every later snapshot
+    // (V8 keeps their ids while this session lives).
     const failing = () => groups.filter((g) => nodeOwn(g) === null)
     let waited = 0
     for (const pause of PAUSES) {
@@ -252,11 +253,13 @@ async function assertNoGrowth(fn, options = {}) {
       // On this session: a session that disconnects makes V8 forget every object id.
       post(session, 'HeapProfiler.collectGarbage')
       await new Promise(setImmediate)
-      const later = new Map()
-      for (const g of snapshotGroups(session, 'HeapProfiler.takeHeapSnapshot', base, 1, 0)) {
-        later.set(tailKey(g), (later.get(tailKey(g)) ?? 0) + g.count)
-      }
-      groups = groups.filter((g) => (later.get(tailKey(g)) ?? 0) >= minCount)
+      const ids = failing().flatMap((g) => g.ids)
+      const alive = new Set(decodeSnapshot(session, 'HeapProfiler.takeHeapSnapshot', (d) => native.growthAlive(d, ids)))
+      groups = groups.filter((g) => {
+        if (nodeOwn(g) !== null) return true
+        const left = g.ids.filter((id) => alive.has(id)).length
+        return left >= minCount && (minBytes === 0 || (g.retainedSize * left) / g.count >= minBytes)
+      })
     }
   } finally {
     // An error from fn: the tracking stops, its snapshot discarded.

@@ -109,6 +109,21 @@ pub fn growth_new_since(
     ))
 }
 
+/// Ends the text and answers which of `ids` are still reached from a root, sorted. The decoder
+/// is done after.
+#[napi(catch_unwind)]
+pub fn growth_alive(decoder: &GrowthDecoder, ids: Vec<u32>) -> Result<Vec<u32>> {
+    let taken = decoder
+        .try_borrow_mut()
+        .map_err(|_| failure("the snapshot decoder is in use"))?
+        .take();
+    let graph = taken
+        .ok_or_else(|| failure("the snapshot decoder has finished"))?
+        .finish()
+        .map_err(|e| failure(&e.0))?;
+    Ok(growth::alive(&graph, &ids))
+}
+
 fn failure(message: &str) -> Error {
     Error::new(Status::GenericFailure, format!("weak-tracker: {message}"))
 }

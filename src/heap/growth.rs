@@ -480,6 +480,22 @@ pub struct NewSince {
     pub stack_count: u64,
     /// The shortest path to one of them.
     pub path: Vec<Step>,
+    /// Their V8 ids, to find them again in a later snapshot of the process.
+    pub ids: Vec<u32>,
+}
+
+/// Which of `ids` a root reaches in `graph`, sorted.
+pub fn alive(graph: &HeapGraph, ids: &[u32]) -> Vec<u32> {
+    let mut wanted = ids.to_vec();
+    wanted.sort_unstable();
+    let paths = Paths::search(graph);
+    let mut found: Vec<u32> = (0..graph.node_count() as u32)
+        .filter(|&n| wanted.binary_search(&graph.node_id(n)).is_ok() && paths.reached(n))
+        .map(|n| graph.node_id(n))
+        .collect();
+    found.sort_unstable();
+    found.dedup();
+    found
 }
 
 /// Frames of an allocation stack kept for a report.
@@ -487,8 +503,10 @@ const STACK_FRAMES: usize = 24;
 
 /// The objects and closures of `graph` whose V8 id is odd and above `base_max` (created after the
 /// moment whose largest id that was), still reached from a root, grouped by class and path
-/// shape as [`GrowthTracker`] groups them; only the groups of at least `min_count` objects that
-/// retain at least `min_bytes`, largest first.
+/// shape as [`GrowthTracker`] groups them, except that objects with an allocation trace are grouped
+/// by class and allocating function (the innermost outside Node's own code): one leak reached by
+/// several paths (a timer in the timer list and in the app's array) is one group. Only the groups
+/// of at least `min_count` objects that retain at least `min_bytes`, largest first.
 pub fn new_since(
     graph: &HeapGraph,
     base_max: u32,
@@ -507,6 +525,7 @@ pub fn new_since(
         /// Members per trace node id, with one member each.
         traces: HashMap<u32, (u64, u32)>,
         example: (u32, u32),
+        ids: Vec<u32>,
     }
     let mut groups: Vec<Building> = Vec::new();
     let mut index_of: HashMap<u64, u32> = HashMap::new();
@@ -517,7 +536,10 @@ pub fn new_since(
         }
         let class = display_name(graph, node);
         let (signature, depth) = signatures.of(node);
-        let key = hash_of((signature, &class));
+        let key = match graph.allocation_site(node) {
+            Some(site) => hash_of((u64::from(site), &class, "site")),
+            None => hash_of((signature, &class)),
+        };
         let index = *index_of.entry(key).or_insert_with(|| {
             groups.push(Building {
                 key,
@@ -527,12 +549,14 @@ pub fn new_since(
                 traced: 0,
                 traces: HashMap::new(),
                 example: (u32::MAX, u32::MAX),
+                ids: Vec::new(),
             });
             groups.len() as u32 - 1
         });
         group_of[node as usize] = index;
         let g = &mut groups[index as usize];
         g.count += 1;
+        g.ids.push(id);
         g.shallow_size += u64::from(graph.self_size(node));
         let trace = graph.trace_node_id.get(node as usize).copied().unwrap_or(0);
         if trace != 0 {
@@ -594,6 +618,7 @@ pub fn new_since(
                 stack,
                 stack_count,
                 path: steps(graph, &paths, g.example.1),
+                ids: g.ids,
             }
         })
         .collect();
@@ -735,5 +760,8 @@ mod tests {
         assert_eq!(new_since(&graph, 1_999_999, 3, 0).len(), 1);
         assert_eq!(new_since(&graph, 1_999_999, 1, 100).len(), 1);
         assert!(new_since(&graph, 2_000_099, 1, 0).is_empty());
+        let ids = &groups[0].ids;
+        assert_eq!(alive(&graph, ids), *ids);
+        assert_eq!(alive(&file(&[0]), ids), [ids[0]], "the others are gone");
     }
 }

@@ -97,8 +97,7 @@ pub struct TraceFunction {
 }
 
 /// A node of the allocation call tree: its id (what a heap node's `trace_node_id` names), its
-/// caller (an index into `trace_nodes`, [`NO_CALLER`] for the root) and its function (an index
-/// into `trace_functions`).
+/// caller's id ([`NO_CALLER`] for the root) and its function (an index into `trace_functions`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TraceNode {
     pub id: u32,
@@ -334,10 +333,11 @@ impl HeapGraph {
         if trace == 0 {
             return frames;
         }
-        let Ok(mut at) = self.trace_nodes.binary_search_by_key(&trace, |t| t.id) else {
-            return frames;
-        };
+        let mut id = trace;
         while frames.len() < limit {
+            let Ok(at) = self.trace_nodes.binary_search_by_key(&id, |t| t.id) else {
+                break;
+            };
             let t = self.trace_nodes[at];
             if t.caller == NO_CALLER {
                 break;
@@ -350,9 +350,29 @@ impl HeapGraph {
                     column: f.column,
                 });
             }
-            at = t.caller as usize;
+            id = t.caller;
         }
         frames
+    }
+
+    /// The innermost function of `node`'s allocation trace whose script is not Node's own
+    /// (`node:...`, or none): an index into `trace_functions`.
+    pub fn allocation_site(&self, node: u32) -> Option<u32> {
+        let mut id = self.trace_node_id.get(node as usize).copied().unwrap_or(0);
+        for _ in 0..256 {
+            if id == 0 || id == NO_CALLER {
+                return None;
+            }
+            let at = self.trace_nodes.binary_search_by_key(&id, |t| t.id).ok()?;
+            let t = self.trace_nodes[at];
+            let f = self.trace_functions.get(t.function as usize)?;
+            let script = self.string(f.script);
+            if !script.is_empty() && !script.starts_with("node:") {
+                return Some(t.function);
+            }
+            id = t.caller;
+        }
+        None
     }
 
     /// Whether the edge's name is an index.
@@ -604,7 +624,7 @@ struct State {
     function: [u32; 4],
     /// `trace_tree`: fields per node and the positions of id, function_info_index and children;
     /// the field being read in the current array, the node's id and function read so far, and
-    /// the callers of the arrays entered (their indices into `trace_nodes`).
+    /// the callers of the arrays entered (their ids).
     tree_fields: usize,
     tree_slots: [usize; 3],
     tree_field: usize,
@@ -1077,14 +1097,16 @@ impl Decoder {
                     return Err(not_snapshot(at, "an array where trace_tree has a number"));
                 }
                 let caller = state.tree_stack.last().copied().unwrap_or(NO_CALLER);
-                let index = u32::try_from(self.graph.trace_nodes.len())
-                    .map_err(|_| not_snapshot(at, "too many trace nodes"))?;
+                let id = state.tree_node[0];
+                if id == NO_CALLER {
+                    return Err(not_snapshot(at, "a trace_tree id out of range"));
+                }
                 self.graph.trace_nodes.push(TraceNode {
-                    id: state.tree_node[0],
+                    id,
                     caller,
                     function: state.tree_node[1],
                 });
-                state.tree_stack.push(index);
+                state.tree_stack.push(id);
                 state.tree_node = [0; 2];
                 state.tree_field = 0;
             }
@@ -1803,6 +1825,8 @@ pub(crate) mod tests {
     }
 
     const TREE: &str = "[1,0,0,0,[2,1,0,0,[3,2,1,56,[]],4,2,0,0,[ ]]]";
+    /// The same calls with ids that are not in tree order.
+    const SHUFFLED: &str = "[9,0,0,0,[5,1,0,0,[7,2,1,56,[]],3,2,0,0,[ ]]]";
 
     #[test]
     fn an_allocation_stack_is_read_from_the_trace_tree_innermost_first() {
@@ -1829,6 +1853,13 @@ pub(crate) mod tests {
         );
         let unknown = HeapGraph::read(traced(9, TREE).as_bytes()).unwrap();
         assert!(unknown.allocation_stack(1, 10).is_empty());
+        let shuffled = HeapGraph::read(traced(7, SHUFFLED).as_bytes()).unwrap();
+        assert_eq!(
+            shuffled.allocation_stack(1, 10),
+            [frame("make", 12, 5), frame("main", 3, 1)],
+            "callers by id, whatever the order of ids"
+        );
+        assert_eq!(shuffled.allocation_site(1), Some(2));
     }
 
     #[test]
