@@ -26,10 +26,9 @@ const os = require('node:os')
 const path = require('node:path')
 const v8 = require('node:v8')
 // Real timers, even under jest's or vitest's fake ones (they replace the globals only).
-const { setTimeout: realTimeout, clearTimeout: realClearTimeout } = require('node:timers')
+const { setTimeout: realTimeout, clearTimeout: realClearTimeout, setImmediate: realImmediate } = require('node:timers')
 const { AssertionError } = require('node:assert')
 const native = require('./binding.js')
-const { collectGarbage } = require('./collect.js')
 const { headroom, pathText } = require('./why.js')
 const { validateObject, validateFunction, validateInteger } = require('./validate.js')
 
@@ -195,6 +194,15 @@ function groupText(group, iterations, number) {
   return lines.join('\n')
 }
 
+// Full collections on this thread's session, each followed by a turn of the event loop (with the
+// real setImmediate: jest's and vitest's fake timers replace only the global one).
+async function collect(session, rounds) {
+  for (let i = 0; i < rounds; i++) {
+    post(session, 'HeapProfiler.collectGarbage')
+    await new Promise((resolve) => realImmediate(resolve))
+  }
+}
+
 async function calls(fn, n) {
   for (let i = 0; i < n; i++) await fn()
 }
@@ -213,7 +221,6 @@ async function assertNoGrowth(fn, options = {}) {
   const minBytes = perIteration === undefined ? 0 : perIteration * iterations
 
   await calls(fn, warmup)
-  await collectGarbage(2)
   checkHeadroom()
   const session = new inspector.Session()
   session.connect()
@@ -221,6 +228,7 @@ async function assertNoGrowth(fn, options = {}) {
   let tracking = false
   try {
     post(session, 'HeapProfiler.enable')
+    await collect(session, 2)
     const seen = lastSeenObjectId(session)
     post(session, 'HeapProfiler.startTrackingHeapObjects', { trackAllocations: true })
     tracking = true
@@ -251,8 +259,7 @@ async function assertNoGrowth(fn, options = {}) {
       if (step > 0) await sleep(step)
       waited += step
       // On this session: a session that disconnects makes V8 forget every object id.
-      post(session, 'HeapProfiler.collectGarbage')
-      await new Promise(setImmediate)
+      await collect(session, 1)
       const ids = failing().flatMap((g) => g.ids)
       const alive = new Set(decodeSnapshot(session, 'HeapProfiler.takeHeapSnapshot', (d) => native.growthAlive(d, ids)))
       groups = groups.filter((g) => {
