@@ -17,7 +17,8 @@
 //   lib/binding.js          the native part, and why it could not be loaded
 //   lib/platform.js         platform names in napi-rs's form, and those with a prebuilt package
 // Subpath entries:
-//   lib/assert.js           weak-tracker/assert: assertNoLeaks(), assertCollected()
+//   lib/assert.js           weak-tracker/assert: assertNoLeaks(), assertCollected(), assertNoGrowth()
+//   lib/no-growth.js        assertNoGrowth(): the heap's new objects per iteration, with allocation stacks
 //   lib/prometheus.js       weak-tracker/prometheus: prom-client collectors
 //   lib/register.js         weak-tracker/register (through ../register.js): zero-code sampling and watching
 //   lib/sampling.js         live allocations per line, from V8's sampling heap profiler

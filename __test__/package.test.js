@@ -32,6 +32,7 @@ test('the main tarball carries the front, the loader, the types, README and lice
     'lib/commands/why.js',
     'lib/errors.js',
     'lib/format.js',
+    'lib/no-growth.js',
     'lib/origin.js',
     'lib/page.js',
     'lib/page/app.js',

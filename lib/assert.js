@@ -13,16 +13,11 @@
 const { AssertionError } = require('node:assert')
 const { sharedTracker } = require('./shared.js')
 const { invalidArgType } = require('./errors.js')
-const { isObject, validateObject, validateFunction, validateInteger } = require('./validate.js')
+const { isObject, validateObject, validateFunction, integerOption } = require('./validate.js')
 const { objects } = require('./why.js')
+const { assertNoGrowth } = require('./no-growth.js')
 
 const PAUSES = [0, 10, 25, 50, 100, 200, 400, 800]
-
-function integerOption(options, name, fallback, min, caller) {
-  const value = options[name] ?? fallback
-  validateInteger(value, `options.${name}`, caller, min)
-  return value
-}
 
 function trackerOption(options, caller) {
   const tracker = options.tracker ?? sharedTracker()
@@ -139,4 +134,4 @@ async function assertCollected(options = {}) {
   )
 }
 
-module.exports = { assertNoLeaks, assertCollected }
+module.exports = { assertNoLeaks, assertCollected, assertNoGrowth }

@@ -35,4 +35,11 @@ function validateInteger(value, name, caller, min, max) {
   throw outOfRange(name, max === undefined ? `an integer >= ${min}` : `>= ${min} && <= ${max}`, value, caller)
 }
 
-module.exports = { isObject, validateObject, validateString, validateFunction, validateNumber, validateInteger }
+// `options[name]`, or `fallback` when it is missing: an integer >= `min`, or the Node-style error.
+function integerOption(options, name, fallback, min, caller) {
+  const value = options[name] ?? fallback
+  validateInteger(value, `options.${name}`, caller, min)
+  return value
+}
+
+module.exports = { isObject, validateObject, validateString, validateFunction, validateNumber, validateInteger, integerOption }

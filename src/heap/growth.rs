@@ -10,6 +10,9 @@
 //!   edge names along the path, indices as `[x]`, and a run of identical links written once, so
 //!   that a linked list or a promise chain of any length is one group).
 //!
+//! [`new_since`] does the second for one snapshot against an id taken before (the largest id at a
+//! moment), with each group's allocation stack when V8 tracked allocations: a test's leak check.
+//!
 //! The snapshots are read one at a time: from the earlier ones only the first snapshot's largest
 //! id (and its native nodes' ids), the sizes of its holders that are still growing and the counts
 //! per group are kept.
@@ -21,7 +24,7 @@ use serde::Serialize;
 use super::dominators::{Retained, NONE};
 use super::paths::{Paths, Step};
 use super::shape::{hash_of, link};
-use super::snapshot::HeapGraph;
+use super::snapshot::{Frame, HeapGraph};
 use super::summary::{display_name, steps};
 
 /// An object of the first snapshot that grew at every step.
@@ -434,6 +437,178 @@ impl GrowthTracker {
     }
 }
 
+/// New objects of one class and path shape in one snapshot, with where they were allocated: what
+/// a leak check in a test reports (`assertNoGrowth`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NewSince {
+    /// The group's class and path shape, the same in every snapshot of the process.
+    pub key: String,
+    pub class: String,
+    pub count: u64,
+    /// Their own bytes, and the bytes they retain (each byte once).
+    pub shallow_size: u64,
+    pub retained_size: u64,
+    /// How many of them carry an allocation trace.
+    pub traced: u64,
+    /// The allocation stack most of them share, innermost first (empty without traces).
+    pub stack: Vec<Frame>,
+    /// How many of them were allocated under that stack.
+    pub stack_count: u64,
+    /// The shortest path to one of them.
+    pub path: Vec<Step>,
+    /// Their V8 ids, to find them again in a later snapshot of the process.
+    pub ids: Vec<u32>,
+}
+
+/// Which of `ids` a root reaches in `graph`, sorted.
+pub fn alive(graph: &HeapGraph, ids: &[u32]) -> Vec<u32> {
+    let mut wanted = ids.to_vec();
+    wanted.sort_unstable();
+    let paths = Paths::search(graph);
+    let mut found: Vec<u32> = (0..graph.node_count() as u32)
+        .filter(|&n| wanted.binary_search(&graph.node_id(n)).is_ok() && paths.reached(n))
+        .map(|n| graph.node_id(n))
+        .collect();
+    found.sort_unstable();
+    found.dedup();
+    found
+}
+
+/// Frames of an allocation stack kept for a report.
+const STACK_FRAMES: usize = 24;
+
+/// The objects and closures of `graph` whose V8 id is odd and above `base_max` (created after the
+/// moment whose largest id that was), still reached from a root, grouped by class and path
+/// shape as [`GrowthTracker`] groups them, except that objects with an allocation trace are grouped
+/// by class and allocating function (the innermost outside Node's own code): one leak reached by
+/// several paths (a timer in the timer list and in the app's array) is one group. Only the groups
+/// of at least `min_count` objects that retain at least `min_bytes`, largest first.
+pub fn new_since(
+    graph: &HeapGraph,
+    base_max: u32,
+    min_count: u64,
+    min_bytes: u64,
+) -> Vec<NewSince> {
+    let paths = Paths::search(graph);
+    let mut signatures = Signatures::new(graph, &paths);
+    let mut group_of = vec![NONE; graph.node_count()];
+    struct Building {
+        key: u64,
+        class: String,
+        count: u64,
+        shallow_size: u64,
+        traced: u64,
+        /// Members per trace node id, with one member each.
+        traces: HashMap<u32, (u64, u32)>,
+        example: (u32, u32),
+        ids: Vec<u32>,
+    }
+    let mut groups: Vec<Building> = Vec::new();
+    let mut index_of: HashMap<u64, u32> = HashMap::new();
+    for node in 0..graph.node_count() as u32 {
+        let id = graph.node_id(node);
+        if id.is_multiple_of(2) || id <= base_max || !counted(graph, node) || !paths.reached(node) {
+            continue;
+        }
+        let class = display_name(graph, node);
+        let (signature, depth) = signatures.of(node);
+        let key = match graph.allocation_site(node) {
+            Some(site) => hash_of((u64::from(site), &class, "site")),
+            None => hash_of((signature, &class)),
+        };
+        let index = *index_of.entry(key).or_insert_with(|| {
+            groups.push(Building {
+                key,
+                class,
+                count: 0,
+                shallow_size: 0,
+                traced: 0,
+                traces: HashMap::new(),
+                example: (u32::MAX, u32::MAX),
+                ids: Vec::new(),
+            });
+            groups.len() as u32 - 1
+        });
+        group_of[node as usize] = index;
+        let g = &mut groups[index as usize];
+        g.count += 1;
+        g.ids.push(id);
+        g.shallow_size += u64::from(graph.self_size(node));
+        let trace = graph.trace_node_id.get(node as usize).copied().unwrap_or(0);
+        if trace != 0 {
+            g.traced += 1;
+            g.traces.entry(trace).or_insert((0, node)).0 += 1;
+        }
+        g.example = g.example.min((depth, node));
+    }
+    drop(signatures);
+    let wanted: Vec<bool> = groups.iter().map(|g| g.count >= min_count).collect();
+    if !wanted.iter().any(|&w| w) {
+        return Vec::new();
+    }
+    let retained = Retained::compute(graph);
+    let mut retained_size = vec![0u64; groups.len()];
+    for (node, &index) in group_of.iter().enumerate() {
+        if index == NONE || !wanted[index as usize] {
+            continue;
+        }
+        // Each byte once: only members that no member of the same group dominates.
+        let mut at = retained.idom[node];
+        let mut inside = false;
+        let mut hops = 0;
+        while at != NONE && at != 0 && hops < 10_000 {
+            if group_of[at as usize] == index {
+                inside = true;
+                break;
+            }
+            at = retained.idom[at as usize];
+            hops += 1;
+        }
+        if !inside {
+            retained_size[index as usize] += retained.size[node];
+        }
+    }
+    drop(retained);
+    let mut out: Vec<NewSince> = groups
+        .into_iter()
+        .enumerate()
+        .filter(|&(i, ref g)| wanted[i] && retained_size[i] >= min_bytes && g.count > 0)
+        .map(|(i, g)| {
+            // The stack most members share; ties to the smallest trace id, for the same answer
+            // every time.
+            let best = g
+                .traces
+                .iter()
+                .max_by_key(|&(&trace, &(n, _))| (n, std::cmp::Reverse(trace)))
+                .map(|(_, &(n, node))| (n, node));
+            let (stack_count, stack) = best.map_or((0, Vec::new()), |(n, node)| {
+                (n, graph.allocation_stack(node, STACK_FRAMES))
+            });
+            NewSince {
+                key: format!("{:016x}", g.key),
+                class: g.class,
+                count: g.count,
+                shallow_size: g.shallow_size,
+                retained_size: retained_size[i],
+                traced: g.traced,
+                stack,
+                stack_count,
+                path: steps(graph, &paths, g.example.1),
+                ids: g.ids,
+            }
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        b.retained_size
+            .cmp(&a.retained_size)
+            .then(b.count.cmp(&a.count))
+            .then(a.class.cmp(&b.class))
+            .then(a.key.cmp(&b.key))
+    });
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -540,5 +715,30 @@ mod tests {
         let g = growth(&[file(&[]), file(&[0, 1]), file(&[0, 1])]);
         assert!(g.unbound.is_empty());
         assert!(g.new_objects.iter().all(|n| !n.growing));
+    }
+
+    #[test]
+    fn new_since_groups_the_objects_above_an_id_by_shape_and_keeps_those_large_enough() {
+        // The helper's ids: old nodes below 10, its closures from 1,000,001, new Sessions from
+        // 2,000,001.
+        let graph = file(&[0, 2, 0]);
+        let groups = new_since(&graph, 1_999_999, 1, 0);
+        let shapes: Vec<_> = groups
+            .iter()
+            .map(|g| (g.class.as_str(), g.count, g.retained_size, g.stack.len()))
+            .collect();
+        assert_eq!(shapes, [("Session", 3, 200, 0), ("Session", 2, 80, 0)]);
+        assert_ne!(groups[0].key, groups[1].key);
+        let again = new_since(&file(&[0, 2, 0, 1]), 1_999_999, 1, 0);
+        assert!(
+            again.iter().any(|g| g.key == groups[1].key && g.count == 3),
+            "a group keeps its key in another snapshot: {again:?}"
+        );
+        assert_eq!(new_since(&graph, 1_999_999, 3, 0).len(), 1);
+        assert_eq!(new_since(&graph, 1_999_999, 1, 100).len(), 1);
+        assert!(new_since(&graph, 2_000_099, 1, 0).is_empty());
+        let ids = &groups[0].ids;
+        assert_eq!(alive(&graph, ids), *ids);
+        assert_eq!(alive(&file(&[0]), ids), [ids[0]], "the others are gone");
     }
 }

@@ -59,6 +59,11 @@ pub struct HeapGraph {
     /// Source positions of functions: `[node ordinal, script_id, line, column]` (line and column
     /// from 0), sorted by node once decoded.
     pub locations: Vec<[u32; 4]>,
+    /// The functions of allocation traces (`trace_function_infos`): empty unless the snapshot was
+    /// taken while V8 tracked allocations.
+    pub trace_functions: Vec<TraceFunction>,
+    /// The allocation call tree (`trace_tree`), flattened, sorted by id once decoded.
+    pub trace_nodes: Vec<TraceNode>,
     /// Edges of node `n` are `first_edge[n]..first_edge[n + 1]`.
     pub first_edge: Vec<u32>,
     /// Per edge: index into `edge_types`.
@@ -79,6 +84,37 @@ pub struct HeapGraph {
     /// The indices of the node type `object` and the edge type `property`, for the rules on names.
     object_type: Option<u8>,
     property_type: Option<u8>,
+}
+
+/// A function of an allocation trace: its name and script (indices into `strings`) and the
+/// position V8 gives it, `line` and `column` from 1 (0 when unknown).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TraceFunction {
+    pub name: u32,
+    pub script: u32,
+    pub line: u32,
+    pub column: u32,
+}
+
+/// A node of the allocation call tree: its id (what a heap node's `trace_node_id` names), its
+/// caller's id ([`NO_CALLER`] for the root) and its function (an index into `trace_functions`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TraceNode {
+    pub id: u32,
+    pub caller: u32,
+    pub function: u32,
+}
+
+/// The caller of the trace tree's root.
+pub const NO_CALLER: u32 = u32::MAX;
+
+/// A frame of an allocation stack, as a report shows it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Frame {
+    pub function: String,
+    pub script: String,
+    pub line: u32,
+    pub column: u32,
 }
 
 /// Stands in for the name of an object whose name is not a name from code (see
@@ -288,6 +324,57 @@ impl HeapGraph {
         }
     }
 
+    /// Where `node` was allocated: the functions of its allocation trace, innermost first, up to
+    /// `limit` frames (the tree's root, V8's `(root)`, left out). Empty when the snapshot has no
+    /// trace for it.
+    pub fn allocation_stack(&self, node: u32, limit: usize) -> Vec<Frame> {
+        let trace = self.trace_node_id.get(node as usize).copied().unwrap_or(0);
+        let mut frames = Vec::new();
+        if trace == 0 {
+            return frames;
+        }
+        let mut id = trace;
+        while frames.len() < limit {
+            let Ok(at) = self.trace_nodes.binary_search_by_key(&id, |t| t.id) else {
+                break;
+            };
+            let t = self.trace_nodes[at];
+            if t.caller == NO_CALLER {
+                break;
+            }
+            if let Some(f) = self.trace_functions.get(t.function as usize) {
+                frames.push(Frame {
+                    function: self.string(f.name).to_owned(),
+                    script: self.string(f.script).to_owned(),
+                    line: f.line,
+                    column: f.column,
+                });
+            }
+            id = t.caller;
+        }
+        frames
+    }
+
+    /// The innermost function of `node`'s allocation trace whose script is not Node's own
+    /// (`node:...`, or none): an index into `trace_functions`.
+    pub fn allocation_site(&self, node: u32) -> Option<u32> {
+        let mut id = self.trace_node_id.get(node as usize).copied().unwrap_or(0);
+        for _ in 0..256 {
+            if id == 0 || id == NO_CALLER {
+                return None;
+            }
+            let at = self.trace_nodes.binary_search_by_key(&id, |t| t.id).ok()?;
+            let t = self.trace_nodes[at];
+            let f = self.trace_functions.get(t.function as usize)?;
+            let script = self.string(f.script);
+            if !script.is_empty() && !script.starts_with("node:") {
+                return Some(t.function);
+            }
+            id = t.caller;
+        }
+        None
+    }
+
     /// Whether the edge's name is an index.
     pub fn edge_is_indexed(&self, edge: usize) -> bool {
         self.indexed_edge_type
@@ -388,6 +475,26 @@ impl HeapGraph {
             ));
         }
         let strings = self.strings.len();
+        if state.function_field != 0 || state.tree_field != 0 || !state.tree_stack.is_empty() {
+            return Err(SnapshotError(
+                "corrupt heap snapshot: an allocation trace is cut short".into(),
+            ));
+        }
+        let functions = self.trace_functions.len();
+        if self
+            .trace_functions
+            .iter()
+            .any(|f| f.name as usize >= strings || f.script as usize >= strings)
+            || self
+                .trace_nodes
+                .iter()
+                .any(|t| t.function as usize >= functions)
+        {
+            return Err(SnapshotError(
+                "corrupt heap snapshot: an allocation trace points past the last function or string"
+                    .into(),
+            ));
+        }
         let names_ok = self.node_name.iter().all(|&s| (s as usize) < strings)
             && (0..self.edge_count())
                 .all(|e| self.edge_is_indexed(e) || (self.edge_name[e] as usize) < strings);
@@ -434,6 +541,11 @@ impl HeapGraph {
             if !self.edge_is_indexed(edge) {
                 mark(self.edge_name[edge]);
             }
+        }
+        // Allocation traces name functions and their scripts: code, not data.
+        for f in &self.trace_functions {
+            mark(f.name);
+            mark(f.script);
         }
         // A scope's variable names are strings that a `system / ScopeInfo` (a `code` node) holds
         // by hidden edges. Names are not known yet: keep such strings for now, and forget, once
@@ -504,6 +616,20 @@ struct State {
     edges_seen: bool,
     strings_seen: bool,
     locations_seen: bool,
+    /// `trace_function_infos`: fields per function, the positions of name, script_name, line and
+    /// column (`usize::MAX` when absent), the field being read and the function being built.
+    function_fields: usize,
+    function_slots: [usize; 4],
+    function_field: usize,
+    function: [u32; 4],
+    /// `trace_tree`: fields per node and the positions of id, function_info_index and children;
+    /// the field being read in the current array, the node's id and function read so far, and
+    /// the callers of the arrays entered (their ids).
+    tree_fields: usize,
+    tree_slots: [usize; 3],
+    tree_field: usize,
+    tree_node: [u32; 2],
+    tree_stack: Vec<u32>,
     node_fields: usize,
     edge_fields: usize,
     location_fields: usize,
@@ -531,6 +657,7 @@ enum Array {
     Nodes,
     Edges,
     Locations,
+    Functions,
 }
 
 /// Where the scanner is in the text.
@@ -556,6 +683,8 @@ enum Mode {
     Numbers {
         array: Array,
     },
+    /// Inside `trace_tree`, nested arrays of numbers.
+    Tree,
     /// Inside `strings`, expecting an element, `,` or `]`.
     Strings,
     /// Inside one element of `strings`.
@@ -658,6 +787,7 @@ impl Decoder {
                                     Array::Nodes => self.state.nodes_seen = true,
                                     Array::Edges => self.state.edges_seen = true,
                                     Array::Locations => self.state.locations_seen = true,
+                                    Array::Functions => {}
                                 }
                                 self.mode = Mode::Next;
                                 j += 1;
@@ -715,7 +845,21 @@ impl Decoder {
                     }
                     let at = self.offset + i as u64;
                     match self.key.as_slice() {
-                        b"nodes" | b"edges" | b"locations" => {
+                        b"trace_tree" => {
+                            if !self.state.meta_seen {
+                                return Err(not_snapshot(at, "trace_tree before snapshot.meta"));
+                            }
+                            if b != b'[' {
+                                return Err(not_snapshot(at, "trace_tree must be an array"));
+                            }
+                            self.number = 0;
+                            self.digits = false;
+                            self.state.tree_field = 0;
+                            self.state.tree_stack.clear();
+                            self.state.tree_stack.push(NO_CALLER);
+                            self.mode = Mode::Tree;
+                        }
+                        b"nodes" | b"edges" | b"locations" | b"trace_function_infos" => {
                             if !self.state.meta_seen {
                                 return Err(not_snapshot(
                                     at,
@@ -732,7 +876,8 @@ impl Decoder {
                                 array: match self.key.as_slice() {
                                     b"nodes" => Array::Nodes,
                                     b"edges" => Array::Edges,
-                                    _ => Array::Locations,
+                                    b"locations" => Array::Locations,
+                                    _ => Array::Functions,
                                 },
                             };
                         }
@@ -799,6 +944,7 @@ impl Decoder {
                         }
                     }
                 }
+                Mode::Tree => self.tree_byte(b, self.offset + i as u64)?,
                 Mode::Strings => match b {
                     b'"' => {
                         self.keep = self
@@ -912,6 +1058,77 @@ impl Decoder {
         Ok(())
     }
 
+    /// One byte of `trace_tree`: each node is `tree_fields` values, one of them (`children`) the
+    /// array of its callees, in the same layout. Read with a stack of callers, not recursion.
+    fn tree_byte(&mut self, b: u8, at: u64) -> Result<(), SnapshotError> {
+        let state = &mut self.state;
+        let [id_slot, function_slot, children_slot] = state.tree_slots;
+        if b.is_ascii_digit() {
+            self.number = self
+                .number
+                .checked_mul(10)
+                .and_then(|n| n.checked_add(u64::from(b - b'0')))
+                .ok_or_else(|| not_snapshot(at, "a number out of range"))?;
+            self.digits = true;
+            return Ok(());
+        }
+        if b.is_ascii_whitespace() {
+            return Ok(());
+        }
+        if self.digits {
+            if state.tree_field == children_slot || state.tree_fields == 0 {
+                return Err(not_snapshot(at, "a number where trace_tree has callees"));
+            }
+            let n = u32::try_from(self.number)
+                .map_err(|_| not_snapshot(at, "a number out of range"))?;
+            if state.tree_field == id_slot {
+                state.tree_node[0] = n;
+            } else if state.tree_field == function_slot {
+                state.tree_node[1] = n;
+            }
+            state.tree_field = (state.tree_field + 1) % state.tree_fields;
+            self.number = 0;
+            self.digits = false;
+        }
+        match b {
+            b',' => {}
+            b'[' => {
+                if state.tree_fields == 0 || state.tree_field != children_slot {
+                    return Err(not_snapshot(at, "an array where trace_tree has a number"));
+                }
+                let caller = state.tree_stack.last().copied().unwrap_or(NO_CALLER);
+                let id = state.tree_node[0];
+                if id == NO_CALLER {
+                    return Err(not_snapshot(at, "a trace_tree id out of range"));
+                }
+                self.graph.trace_nodes.push(TraceNode {
+                    id,
+                    caller,
+                    function: state.tree_node[1],
+                });
+                state.tree_stack.push(id);
+                state.tree_node = [0; 2];
+                state.tree_field = 0;
+            }
+            b']' => {
+                if state.tree_field != 0 {
+                    return Err(not_snapshot(at, "a trace_tree node cut short"));
+                }
+                state.tree_stack.pop();
+                if state.tree_stack.is_empty() {
+                    self.graph.trace_nodes.sort_unstable_by_key(|t| t.id);
+                    self.mode = Mode::Next;
+                } else {
+                    // Back in the caller's array, after the callees: the next value is a field
+                    // after `children` (or the next sibling's first).
+                    state.tree_field = (children_slot + 1) % state.tree_fields;
+                }
+            }
+            _ => return Err(not_snapshot(at, "not a number in trace_tree")),
+        }
+        Ok(())
+    }
+
     /// One number of `nodes`, `edges` or `locations`, into its column.
     fn emit(&mut self, array: Array) -> Result<(), SnapshotError> {
         let n = self.number;
@@ -922,6 +1139,27 @@ impl Decoder {
                 SnapshotError("not a V8 heap snapshot: a field is out of range".into())
             })
         };
+        if array == Array::Functions {
+            if state.function_fields == 0 {
+                return Ok(());
+            }
+            let field = state.function_field;
+            if let Some(slot) = state.function_slots.iter().position(|&s| s == field) {
+                state.function[slot] = narrow(n)?;
+            }
+            state.function_field = (field + 1) % state.function_fields;
+            if state.function_field == 0 {
+                let [name, script, line, column] = state.function;
+                graph.trace_functions.push(TraceFunction {
+                    name,
+                    script,
+                    line,
+                    column,
+                });
+                state.function = [0; 4];
+            }
+            return Ok(());
+        }
         if array == Array::Locations {
             if state.location_fields == 0 {
                 return Ok(());
@@ -1107,6 +1345,25 @@ fn read_meta(
             state.location_slots = [a, b, c, d];
             state.location_fields = location_fields.len();
         }
+    }
+    if let Ok(fields) = names("trace_function_info_fields") {
+        let find = |name: &str| fields.iter().position(|f| f == name).unwrap_or(usize::MAX);
+        state.function_slots = [
+            find("name"),
+            find("script_name"),
+            find("line"),
+            find("column"),
+        ];
+        state.function_fields = fields.len();
+    }
+    if let Ok(fields) = names("trace_node_fields") {
+        let (id, function, children) = (
+            slot(&fields, "id")?,
+            slot(&fields, "function_info_index")?,
+            slot(&fields, "children")?,
+        );
+        state.tree_slots = [id, function, children];
+        state.tree_fields = fields.len();
     }
     state.edge_slots = [
         slot(&edge_fields, "type")?,
@@ -1537,5 +1794,126 @@ pub(crate) mod tests {
             "kept only when a node has one"
         );
         assert_eq!(graph.locations, vec![[1, 7, 34, 5]]);
+    }
+
+    /// A snapshot of two nodes whose second was allocated under trace node `trace`, with the
+    /// trace tree `tree` over the functions `main` (script `app.js`, 3:1) and `make` (12:5).
+    fn traced(trace: u32, tree: &str) -> String {
+        let text = snapshot_exact(
+            &[[9, 0, 1, 0, 0], [3, 1, 3, 56, 0]],
+            &[],
+            &["", "Leak", "(root)", "main", "make", "/app/app.js", ""],
+        )
+        .replace(r#""edge_count"],"#, r#""edge_count","trace_node_id"],"#)
+        .replace("9,0,1,0,0,3,1,3,56,0", &format!("9,0,1,0,0,0,3,1,3,56,0,{trace}"))
+        .replace(
+            "\"number\",\"number\",\"number\"]",
+            "\"number\",\"number\",\"number\",\"number\"]",
+        )
+        .replace(
+            r#""edge_types""#,
+            r#""trace_function_info_fields":["function_id","name","script_name","script_id","line","column"],
+            "trace_node_fields":["id","function_info_index","count","size","children"],"edge_types""#,
+        );
+        text.replace(
+            r#""locations":[]"#,
+            &format!(
+                r#""trace_function_infos":[0,2,6,0,0,0,11,3,5,7,3,1,12,4,5,7,12,5],
+                "trace_tree":{tree},"samples":[],"locations":[]"#
+            ),
+        )
+    }
+
+    const TREE: &str = "[1,0,0,0,[2,1,0,0,[3,2,1,56,[]],4,2,0,0,[ ]]]";
+    /// The same calls with ids that are not in tree order.
+    const SHUFFLED: &str = "[9,0,0,0,[5,1,0,0,[7,2,1,56,[]],3,2,0,0,[ ]]]";
+
+    #[test]
+    fn an_allocation_stack_is_read_from_the_trace_tree_innermost_first() {
+        let graph = HeapGraph::read(traced(3, TREE).as_bytes()).unwrap();
+        assert_eq!(graph.trace_functions.len(), 3);
+        assert_eq!(graph.trace_nodes.len(), 4);
+        let frame = |function: &str, line, column| Frame {
+            function: function.into(),
+            script: "/app/app.js".into(),
+            line,
+            column,
+        };
+        assert_eq!(
+            graph.allocation_stack(1, 10),
+            [frame("make", 12, 5), frame("main", 3, 1)]
+        );
+        assert_eq!(graph.allocation_stack(1, 1), [frame("make", 12, 5)]);
+        assert!(graph.allocation_stack(0, 10).is_empty(), "no trace");
+        let sibling = HeapGraph::read(traced(4, TREE).as_bytes()).unwrap();
+        assert_eq!(
+            sibling.allocation_stack(1, 10),
+            [frame("make", 12, 5)],
+            "a sibling after a subtree has the root's child as caller"
+        );
+        let unknown = HeapGraph::read(traced(9, TREE).as_bytes()).unwrap();
+        assert!(unknown.allocation_stack(1, 10).is_empty());
+        let shuffled = HeapGraph::read(traced(7, SHUFFLED).as_bytes()).unwrap();
+        assert_eq!(
+            shuffled.allocation_stack(1, 10),
+            [frame("make", 12, 5), frame("main", 3, 1)],
+            "callers by id, whatever the order of ids"
+        );
+        assert_eq!(shuffled.allocation_site(1), Some(2));
+    }
+
+    #[test]
+    fn the_trace_tree_decodes_the_same_split_anywhere() {
+        let text = traced(3, TREE);
+        let whole = HeapGraph::read(text.as_bytes()).unwrap();
+        for at in 0..text.len() {
+            let mut decoder = Decoder::default();
+            decoder.feed(&text.as_bytes()[..at]).unwrap();
+            decoder.feed(&text.as_bytes()[at..]).unwrap();
+            let graph = decoder.finish().unwrap();
+            assert_eq!(graph.trace_nodes, whole.trace_nodes, "split at {at}");
+            assert_eq!(graph.trace_functions, whole.trace_functions);
+        }
+    }
+
+    #[test]
+    fn a_malformed_trace_tree_is_refused_without_a_panic() {
+        for tree in [
+            "[1,0,0,0,[2,1,0,0,[]]",
+            "[1,0,0,[]]",
+            "[1,0,0,0,5]",
+            "[1,0,0,0,[2,7,0,0,[]]]",
+            "[1,0,0,0,[x]]",
+            "{}",
+        ] {
+            assert!(
+                HeapGraph::read(traced(3, tree).as_bytes()).is_err(),
+                "{tree}"
+            );
+        }
+        let deep = format!("[{}{}", "1,0,0,0,[".repeat(100_000), "]".repeat(100_001));
+        let graph = HeapGraph::read(traced(3, &deep).as_bytes()).unwrap();
+        assert_eq!(
+            graph.trace_nodes.len(),
+            100_000,
+            "no recursion: a deep tree is fine"
+        );
+        let no_fields = traced(3, TREE).replace(
+            r#""trace_node_fields":["id","function_info_index","count","size","children"],"#,
+            "",
+        );
+        assert!(HeapGraph::read(no_fields.as_bytes()).is_err());
+        let empty = traced(3, TREE).replace(
+            r#""trace_node_fields":["id","function_info_index","count","size","children"],"#,
+            "",
+        );
+        let empty = empty.replace(TREE, "[]");
+        assert!(HeapGraph::read(empty.as_bytes()).is_ok());
+    }
+
+    #[test]
+    fn function_and_script_names_are_kept_beside_withheld_strings() {
+        let graph = HeapGraph::read(traced(3, TREE).as_bytes()).unwrap();
+        assert_eq!(graph.allocation_stack(1, 1)[0].script, "/app/app.js");
     }
 }
