@@ -38,7 +38,7 @@ test("why() names the module-level array that holds the server's sessions, and t
   const part = out.split("why('cached-session'): ")[1]
   assert.match(part, /^10 live, 10 explained, 1 path shape\(s\)\n/)
   assert.match(part, /┬─── 10 objects tracked as 'cached-session' at Server\.sessionHandler \(.*http-leak\.js:\d+:\d+\)\n/)
-  const R = ' {3}Retaining [\\d.]+ k?B in [\\d,]+ objects?'
+  const R = ' {3}Retaining [\\d.]+ (?:B|KiB|MiB|GiB) in [\\d,]+ objects?'
   assert.match(part, new RegExp(`├─ Server${R}\n│ {4}↓ _events \\(property\\)\n├─ Object${R}\n│ {4}↓ request \\(property\\)\n├─ sessionHandler \\S*http-leak\\.js:\\d+:\\d+ \\(closure\\)${R}\n`), "the handler says where it was written")
   assert.match(part, new RegExp(`│ {4}↓ sessionCache \\(context\\)\n├─ Array${R}\n│ {4}↓ \\[\\d+\\] \\(element\\)\n╰→ Object {3}\\(tracked as 'cached-session'\\)`))
   assert.doesNotMatch(part, /user-\d/, 'no string contents from the heap')

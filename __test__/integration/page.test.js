@@ -121,7 +121,7 @@ test('the live page shows the leaking line rising, names it as a suspect, and ex
   await page.waitForFunction(() => document.getElementById('why').textContent.includes('╰→'), null, { timeout: 60_000 })
   const why = await page.textContent('#why')
   assert.match(why, /tracked as 'cart' at Server\.shopHandler/)
-  assert.match(why, /↓ carts \(context\)\n├─ Array\n│ {4}↓ \[\d+\] \(element\)\n╰→ Object/)
+  assert.match(why, /↓ carts \(context\)\n├─ Array {3}Retaining [^\n]+\n│ {4}↓ \[\d+\] \(element\)\n╰→ Object/)
   assert.doesNotMatch(why, /\/cart\/\d+/, 'no string contents from the heap')
   assert.match(await page.textContent('#why-status'), /^why\('cart'\): \d+ live, \d+ explained/)
 

@@ -28,11 +28,11 @@ function assertOutcomes(results) {
   assert.equal(leaking.status, 'failed')
   assert.match(leaking.message, /Leak: live tracked objects grew over 4 calls \(tolerance 0\):/)
   assert.match(leaking.message, /\+4 request at leaky \(.*leak-checks\.js:11:6\) \(\d+ -> \d+\)/)
-  assert.match(leaking.message, /↓ leaked \(context\)\n\s+├─ Array\n/)
+  assert.match(leaking.message, /↓ leaked \(context\)\n\s+├─ Array {3}Retaining [^\n]+\n/)
   const pooled = results['a connection kept in a pool fails assertCollected']
   assert.equal(pooled.status, 'failed')
   assert.match(pooled.message, /Leak: objects expected to be collected are still alive:\n\s+1 connection at .*leak\.spec\.js:24:6/)
-  assert.match(pooled.message, /↓ pool \(context\)\n\s+├─ Array\n/)
+  assert.match(pooled.message, /↓ pool \(context\)\n\s+├─ Array {3}Retaining [^\n]+\n/)
 }
 
 function tmp(t) {
