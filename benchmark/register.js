@@ -18,9 +18,10 @@ const seconds = Number(process.argv[3] ?? 25)
 const app = path.join(__dirname, 'register-app.js')
 const register = path.join(__dirname, '..', 'register.js')
 
-async function run(args) {
+async function run(args, extraEnv = {}) {
   const env = { ...process.env }
   for (const name of Object.keys(env)) if (name.startsWith('WEAK_TRACKER_')) delete env[name]
+  Object.assign(env, extraEnv)
   const child = spawn(process.execPath, [...args, app], { env, stdio: ['pipe', 'pipe', 'inherit'] })
   let out = ''
   child.stdout.on('data', (d) => (out += d))
@@ -36,26 +37,33 @@ async function run(args) {
   return { rps: result.requests.average, cpuPerRequestUs: stats.cpuUs / result.requests.total, maxPauseMs: stats.maxPauseMs }
 }
 
+// The app alone, then with the register whole, then with parts of it off: what each part costs.
+const CONFIGS = [
+  { name: 'without', args: [] },
+  { name: '--require weak-tracker/register', args: ['--require', register] },
+  { name: 'register, watchers off (sampling only)', args: ['--require', register], env: { WEAK_TRACKER_WATCH: '0' } },
+  ...(process.env.BENCH_EXTRA ? [{ name: `register, ${process.env.BENCH_EXTRA}`, args: ['--require', register], env: Object.fromEntries([process.env.BENCH_EXTRA.split('=')]) }] : []),
+]
+
 async function main() {
-  const plain = []
-  const registered = []
+  const runs = CONFIGS.map(() => [])
   for (let i = 0; i < pairs; i++) {
-    plain.push(await run([]))
-    registered.push(await run(['--require', register]))
+    for (const [k, config] of CONFIGS.entries()) runs[k].push(await run(config.args, config.env))
   }
-  const row = (name, runs) => {
-    const rps = median(runs.map((r) => r.rps))
-    const cpu = median(runs.map((r) => r.cpuPerRequestUs))
-    const pause = Math.max(...runs.map((r) => r.maxPauseMs))
-    return { name, rps, cpu, pause }
-  }
-  const a = row('without', plain)
-  const b = row('--require weak-tracker/register', registered)
-  console.log(`Express JSON API, autocannon 10 connections, ${seconds} s per run, ${pairs} runs each (ABAB), Node ${process.version}`)
+  const rows = CONFIGS.map((config, k) => ({
+    name: config.name,
+    rps: median(runs[k].map((r) => r.rps)),
+    cpu: median(runs[k].map((r) => r.cpuPerRequestUs)),
+    pause: Math.max(...runs[k].map((r) => r.maxPauseMs)),
+  }))
+  console.log(`Express JSON API, autocannon 10 connections, ${seconds} s per run, ${pairs} runs each (interleaved), Node ${process.version}`)
   console.log('| app | requests/s (median) | server CPU per request µs (median) | longest event-loop pause ms |')
   console.log('|---|---|---|---|')
-  for (const r of [a, b]) console.log(`| ${r.name} | ${fmt(r.rps)} | ${fmt(r.cpu, 1)} | ${fmt(r.pause, 1)} |`)
-  console.log(`requests/s: ${fmt((b.rps / a.rps - 1) * 100, 1)}%, CPU per request: ${fmt((b.cpu / a.cpu - 1) * 100, 1)}%`)
+  for (const r of rows) console.log(`| ${r.name} | ${fmt(r.rps)} | ${fmt(r.cpu, 1)} | ${fmt(r.pause, 1)} |`)
+  const [base, ...others] = rows
+  for (const r of others) {
+    console.log(`${r.name}: requests/s ${fmt((r.rps / base.rps - 1) * 100, 1)}%, CPU per request ${fmt((r.cpu / base.cpu - 1) * 100, 1)}%`)
+  }
 }
 
 main().catch((error) => {

@@ -37,7 +37,7 @@ function buildReport({ pid, lines, retained, sampling }) {
 function reportText(report) {
   const out = [`weak-tracker report: pid ${report.pid}, ${report.time}`]
   const growing = report.lines.filter((l) => l.growing)
-  out.push('', growing.length > 0 ? 'Growing lines (live sampled bytes):' : 'No line grew at every read. Largest live lines:')
+  out.push('', growing.length > 0 ? 'Growing lines (live sampled bytes):' : 'No line is growing. Largest live lines:')
   const shown = growing.length > 0 ? growing : report.lines.slice(0, 5)
   if (shown.length === 0) out.push('  (no sample yet)')
   for (const line of shown) {

@@ -1,9 +1,12 @@
 'use strict'
 
 // Watchers, as LeakCanary's: objects that are expected to be garbage once their work is done.
-// Every `http.IncomingMessage` and `http.ServerResponse` once the response has finished, every
-// server-side `net.Socket` once it has closed, given to a tracker's expectCollected() under the
-// route that served it. `retained()` then lists those that outlived their end.
+// Every `http.IncomingMessage` once its response has finished, every server-side `net.Socket` once
+// it has closed, given to a tracker's expectCollected() under the route that served it.
+// `retained()` then lists those that outlived their end. The `ServerResponse` is not watched on its
+// own: request and response hold each other (`req.res`, `res.req`), so one outlives its end exactly
+// when the other does, and a second weak reference per request doubled the watchers' cost
+// (measured with benchmark/register.js).
 //
 // The hooks are Node's diagnostics channels (`http.server.response.finish`, `net.server.socket`),
 // which change nothing in the app: no patched prototype, no listener the app could see in
@@ -13,7 +16,6 @@ const dc = require('node:diagnostics_channel')
 const { expectCollectedAt } = require('./tracker.js')
 
 const REQUEST = 'http.IncomingMessage'
-const RESPONSE = 'http.ServerResponse'
 const SOCKET = 'net.Socket'
 
 // A path segment is kept only when it reads as a fixed word of the route (`items`, `api`, `v2`):
@@ -76,11 +78,9 @@ class Watcher {
     return text
   }
 
-  #finished({ request, response }) {
-    if (request === undefined || response === undefined) return
-    const origin = this.#origin(routeOf(request))
-    this.#tracker[expectCollectedAt](REQUEST, origin, request)
-    this.#tracker[expectCollectedAt](RESPONSE, origin, response)
+  #finished({ request }) {
+    if (request === undefined) return
+    this.#tracker[expectCollectedAt](REQUEST, this.#origin(routeOf(request)), request)
   }
 
   #connected({ socket }) {
@@ -108,4 +108,4 @@ class Watcher {
   }
 }
 
-module.exports = { Watcher, routeOf, collapsePath, REQUEST, RESPONSE, SOCKET }
+module.exports = { Watcher, routeOf, collapsePath, REQUEST, SOCKET }
