@@ -22,14 +22,12 @@
 // check; when another group does, it is listed apart, as LeakCanary lists library leaks.
 
 const inspector = require('node:inspector')
-const os = require('node:os')
 const path = require('node:path')
-const v8 = require('node:v8')
 // Real timers, even under jest's or vitest's fake ones (they replace the globals only).
 const { setTimeout: realTimeout, clearTimeout: realClearTimeout, setImmediate: realImmediate } = require('node:timers')
 const { AssertionError } = require('node:assert')
 const native = require('./binding.js')
-const { headroom, pathText } = require('./why.js')
+const { checkHeadroom, pathText } = require('./why.js')
 const { validateObject, validateFunction, validateInteger, integerOption } = require('./validate.js')
 const { bytes } = require('./format.js')
 
@@ -54,23 +52,6 @@ function post(session, method, params = {}) {
   return answer
 }
 
-function checkHeadroom() {
-  const { need, available } = headroom({
-    heapUsed: v8.getHeapStatistics().used_heap_size,
-    free: os.freemem(),
-    constrained: typeof process.constrainedMemory === 'function' ? process.constrainedMemory() : 0,
-    rss: process.memoryUsage.rss(),
-  })
-  if (need > available) {
-    const mib = (n) => `${Math.round(n / 2 ** 20)} MiB`
-    const error = new Error(
-      `weak-tracker: a heap snapshot of this thread needs about ${mib(need)} of memory and only ${mib(available)} ` +
-        'is available: assertNoGrowth() was not run.',
-    )
-    error.code = 'ERR_WEAK_TRACKER_NO_MEMORY'
-    throw error
-  }
-}
 
 // The largest object id V8 has given, once it has given ids to everything alive: the inspector
 // reports it on its own timer after tracking starts.
@@ -210,7 +191,7 @@ async function assertNoGrowth(fn, options = {}) {
   const minBytes = perIteration === undefined ? 0 : perIteration * iterations
 
   await calls(fn, warmup)
-  checkHeadroom()
+  checkHeadroom('assertNoGrowth()')
   const session = new inspector.Session()
   session.connect()
   let groups

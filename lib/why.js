@@ -29,11 +29,11 @@ class WeakTrackerWhyProbe {
 // nothing cheap tells the shapes apart, and running out of memory kills the process.
 const SNAPSHOT_FACTOR = 70
 
-function noMemory(need, available) {
+function noMemory(need, available, what) {
   const mib = (n) => `${Math.round(n / 2 ** 20)} MiB`
   const error = new Error(
     `weak-tracker: a heap snapshot of this thread needs about ${mib(need)} of memory and only ${mib(available)} ` +
-      'is available: why() was not run.',
+      `is available: ${what} was not run.`,
   )
   error.code = 'ERR_WEAK_TRACKER_NO_MEMORY'
   return error
@@ -46,14 +46,16 @@ function headroom({ heapUsed, free, constrained, rss }) {
   return { need: heapUsed * SNAPSHOT_FACTOR, available }
 }
 
-function checkHeadroom() {
+// Throws ERR_WEAK_TRACKER_NO_MEMORY, naming `what` (`why()`, `assertNoGrowth()`), when a snapshot of
+// this thread would not fit in the memory there is.
+function checkHeadroom(what) {
   const { need, available } = headroom({
     heapUsed: v8.getHeapStatistics().used_heap_size,
     free: os.freemem(),
     constrained: typeof process.constrainedMemory === 'function' ? process.constrainedMemory() : 0,
     rss: process.memoryUsage.rss(),
   })
-  if (need > available) throw noMemory(need, available)
+  if (need > available) throw noMemory(need, available, what)
 }
 
 // Takes a snapshot of this thread's heap and decodes it while V8 writes it out. (Events, not
@@ -98,7 +100,7 @@ function snapshotHeap() {
 // One explanation `{ explained, paths }` per WeakSet in `sets`, in order: of each set, the `limit`
 // objects with the shortest paths (default: all).
 async function explainSets(sets, limit = Number.MAX_SAFE_INTEGER) {
-  checkHeadroom()
+  checkHeadroom('why()')
   const probe = new WeakTrackerWhyProbe(sets)
   const heap = await snapshotHeap()
   // The probe stays reachable until the snapshot has been taken.
@@ -196,4 +198,4 @@ function objects(n) {
   return n === 1 ? '1 object' : `${n} objects`
 }
 
-module.exports = { explainSetsInTurn, pathText, objects, headroom, candidates }
+module.exports = { explainSetsInTurn, pathText, objects, headroom, checkHeadroom, candidates }

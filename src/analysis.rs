@@ -92,14 +92,7 @@ pub fn growth_new_since(
             "minCount and minBytes must be integers >= 0",
         ));
     }
-    let taken = decoder
-        .try_borrow_mut()
-        .map_err(|_| failure("the snapshot decoder is in use"))?
-        .take();
-    let graph = taken
-        .ok_or_else(|| failure("the snapshot decoder has finished"))?
-        .finish()
-        .map_err(|e| failure(&e.0))?;
+    let graph = finish(decoder)?;
     // `as` saturates: a bound past u64::MAX keeps nothing, as it should.
     json(&growth::new_since(
         &graph,
@@ -113,15 +106,19 @@ pub fn growth_new_since(
 /// is done after.
 #[napi(catch_unwind)]
 pub fn growth_alive(decoder: &GrowthDecoder, ids: Vec<u32>) -> Result<Vec<u32>> {
+    Ok(growth::alive(&finish(decoder)?, &ids))
+}
+
+/// Ends the decoder's text: the decoded snapshot. The decoder is done after.
+fn finish(decoder: &GrowthDecoder) -> Result<HeapGraph> {
     let taken = decoder
         .try_borrow_mut()
         .map_err(|_| failure("the snapshot decoder is in use"))?
         .take();
-    let graph = taken
+    taken
         .ok_or_else(|| failure("the snapshot decoder has finished"))?
         .finish()
-        .map_err(|e| failure(&e.0))?;
-    Ok(growth::alive(&graph, &ids))
+        .map_err(|e| failure(&e.0))
 }
 
 fn failure(message: &str) -> Error {

@@ -101,6 +101,38 @@ pub struct GrowthTracker {
     unbound: Vec<Unbound>,
 }
 
+/// The bytes each group retains, each byte once: the retained sizes of the members that no member
+/// of the same group dominates. `group_of[node]` is a node's group or `NONE`; groups for which
+/// `wanted` says no get 0.
+fn group_retained_sizes(
+    retained: &Retained,
+    group_of: &[u32],
+    groups: usize,
+    wanted: impl Fn(u32) -> bool,
+) -> Vec<u64> {
+    let mut sizes = vec![0u64; groups];
+    for (node, &index) in group_of.iter().enumerate() {
+        if index == NONE || !wanted(index) {
+            continue;
+        }
+        let mut at = retained.idom[node];
+        let mut inside = false;
+        let mut hops = 0;
+        while at != NONE && at != 0 && hops < 10_000 {
+            if group_of[at as usize] == index {
+                inside = true;
+                break;
+            }
+            at = retained.idom[at as usize];
+            hops += 1;
+        }
+        if !inside {
+            sizes[index as usize] += retained.size[node];
+        }
+    }
+    sizes
+}
+
 /// Whether a node is an object in the sense of these reports: objects (contexts included) and
 /// closures; native nodes too for holders.
 fn counted(graph: &HeapGraph, node: u32) -> bool {
@@ -307,25 +339,9 @@ impl GrowthTracker {
         }
         if last {
             drop(signatures);
-            for (node, &index) in group_of.iter().enumerate() {
-                if index == NONE {
-                    continue;
-                }
-                // Each byte once: only members that no member of the same group dominates.
-                let mut at = retained.idom[node];
-                let mut inside = false;
-                let mut hops = 0;
-                while at != NONE && at != 0 && hops < 10_000 {
-                    if group_of[at as usize] == index {
-                        inside = true;
-                        break;
-                    }
-                    at = retained.idom[at as usize];
-                    hops += 1;
-                }
-                if !inside {
-                    self.groups[index as usize].retained_size += retained.size[node];
-                }
+            let sizes = group_retained_sizes(&retained, &group_of, self.groups.len(), |_| true);
+            for (group, size) in self.groups.iter_mut().zip(sizes) {
+                group.retained_size += size;
             }
             for group in &mut self.groups {
                 if group.example_node != NONE {
@@ -548,27 +564,9 @@ pub fn new_since(
         return Vec::new();
     }
     let retained = Retained::compute(graph);
-    let mut retained_size = vec![0u64; groups.len()];
-    for (node, &index) in group_of.iter().enumerate() {
-        if index == NONE || !wanted[index as usize] {
-            continue;
-        }
-        // Each byte once: only members that no member of the same group dominates.
-        let mut at = retained.idom[node];
-        let mut inside = false;
-        let mut hops = 0;
-        while at != NONE && at != 0 && hops < 10_000 {
-            if group_of[at as usize] == index {
-                inside = true;
-                break;
-            }
-            at = retained.idom[at as usize];
-            hops += 1;
-        }
-        if !inside {
-            retained_size[index as usize] += retained.size[node];
-        }
-    }
+    let retained_size = group_retained_sizes(&retained, &group_of, groups.len(), |index| {
+        wanted[index as usize]
+    });
     drop(retained);
     let mut out: Vec<NewSince> = groups
         .into_iter()
