@@ -4,10 +4,9 @@
 // running Node process that loaded nothing (see lib/attach.js), and with K >= 2 what grew across K
 // heap snapshots streamed into this process's heap engine (the app pays only V8's snapshots).
 
-const { parseArgs } = require('node:util')
 const { connect, detach, streamSnapshot, AttachError, DEFAULT_PORT } = require('../attach.js')
 const { growthText } = require('./growth.js')
-const { inputError, usageError } = require('./errors.js')
+const { inputError, usageError, parseCommandArgs } = require('./errors.js')
 const { LineHistory } = require('../sampling.js')
 const { buildReport, reportText } = require('../report.js')
 
@@ -21,24 +20,14 @@ function integer(name, text, min, max, fallback) {
 }
 
 function options(argv) {
-  let parsed
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        seconds: { type: 'string' },
-        snapshots: { type: 'string' },
-        port: { type: 'string' },
-        interval: { type: 'string' },
-        json: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    })
-  } catch (error) {
-    throw usageError(error.message)
-  }
-  const { values, positionals } = parsed
+  const { values, positionals } = parseCommandArgs(argv, {
+    seconds: { type: 'string' },
+    snapshots: { type: 'string' },
+    port: { type: 'string' },
+    interval: { type: 'string' },
+    json: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  })
   if (values.help) return { help: true }
   if (positionals.length !== 1 || !/^\d+$/.test(positionals[0])) throw usageError('PID must be a process id')
   return {

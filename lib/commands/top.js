@@ -7,13 +7,12 @@
 // (the Summary view of Chrome DevTools, as text). Names and sizes only, never the contents of
 // strings from the snapshot.
 
-const { parseArgs } = require('node:util')
+const { usageError, parseCommandArgs } = require('./errors.js')
 const fs = require('node:fs')
 const { bytes, count } = require('../format.js')
 
 const usage = 'usage: weak-tracker top FILE.heapsnapshot [--limit N] [--json]'
 
-class UsageError extends Error {}
 
 // `1,234`
 // A retainer path on one line: `global ─sessions→ Array ─[x]→ Session`.
@@ -31,24 +30,18 @@ function pad(text, width, right = false) {
   return right ? text.padStart(width) : text.padEnd(width)
 }
 
-// Options from argv; throws UsageError.
+// Options from argv; throws a usage error.
 function parseOptions(argv, { files }) {
-  let parsed
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: { limit: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
-    })
-  } catch (error) {
-    throw new UsageError(error.message)
-  }
-  const { values, positionals } = parsed
+  const { values, positionals } = parseCommandArgs(argv, {
+    limit: { type: 'string' },
+    json: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  })
   if (values.help) return { help: true }
-  if (!files(positionals.length)) throw new UsageError('wrong number of files')
+  if (!files(positionals.length)) throw usageError('wrong number of files')
   const limit = values.limit === undefined ? 20 : Number(values.limit)
   if (!/^\d+$/.test(values.limit ?? '20') || !Number.isSafeInteger(limit) || limit < 1 || limit > 2 ** 32 - 1) {
-    throw new UsageError(`--limit must be an integer >= 1, not ${JSON.stringify(values.limit)}`)
+    throw usageError(`--limit must be an integer >= 1, not ${JSON.stringify(values.limit)}`)
   }
   return { files: positionals, limit, json: values.json === true }
 }

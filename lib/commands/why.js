@@ -8,9 +8,8 @@
 // their shortest retainer paths, grouped by shape. Prints class, variable and property names,
 // never the contents of strings or numbers from the snapshot.
 
-const { parseArgs } = require('node:util')
 const fs = require('node:fs')
-const { inputError, usageError } = require('./errors.js')
+const { inputError, usageError, parseCommandArgs } = require('./errors.js')
 
 const usage = `usage: weak-tracker why FILE.heapsnapshot --class NAME [--limit N] [--json]
        weak-tracker why FILE.heapsnapshot --node-id ID [--json]
@@ -26,23 +25,13 @@ like links (a linked list, promise reactions, a timer list) is one line with its
   --json          print JSON for programs instead of text`
 
 function parse(argv) {
-  let parsed
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        class: { type: 'string' },
-        limit: { type: 'string' },
-        'node-id': { type: 'string' },
-        json: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    })
-  } catch (error) {
-    throw usageError(error.message)
-  }
-  const { values, positionals } = parsed
+  const { values, positionals } = parseCommandArgs(argv, {
+    class: { type: 'string' },
+    limit: { type: 'string' },
+    'node-id': { type: 'string' },
+    json: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  })
   if (values.help) return { help: true }
   if (positionals.length !== 1) throw usageError('why takes one snapshot file')
   const nodeId = values['node-id']

@@ -4,8 +4,10 @@
 // onto its `instances` array (so that enable() can update them), and never removes it unless the
 // instance's destroy() is called.
 //
-// Prints `{"port":P,"pid":N}` once it listens on 127.0.0.1; exits on 'stop' written to its stdin.
+// Prints `{"port":P,"pid":N}` once it listens on 127.0.0.1; exits on 'stop' written to its stdin
+// (lifecycle.js).
 
+const { announce } = require('./lifecycle.js')
 const http = require('node:http')
 const createDebug = require('debug')
 
@@ -18,10 +20,5 @@ const server = http.createServer((req, res) => {
   res.end('ok')
 })
 
-server.listen(0, '127.0.0.1', () => {
-  process.stdout.write(`${JSON.stringify({ port: server.address().port, pid: process.pid })}\n`)
-})
+server.listen(0, '127.0.0.1', () => announce(server.address().port))
 
-process.stdin.on('data', (data) => {
-  if (String(data).includes('stop')) process.exit(0)
-})

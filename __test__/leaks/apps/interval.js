@@ -3,8 +3,10 @@
 // Leak 3: a setInterval started per request inside AsyncLocalStorage.run and never cleared. The
 // timer list keeps every Timeout, and each Timeout keeps the store it was created in.
 //
-// Prints `{"port":P,"pid":N}` once it listens on 127.0.0.1; exits on 'stop' written to its stdin.
+// Prints `{"port":P,"pid":N}` once it listens on 127.0.0.1; exits on 'stop' written to its stdin
+// (lifecycle.js).
 
+const { announce } = require('./lifecycle.js')
 const http = require('node:http')
 const { AsyncLocalStorage } = require('node:async_hooks')
 
@@ -24,10 +26,5 @@ const server = http.createServer((req, res) => {
   })
 })
 
-server.listen(0, '127.0.0.1', () => {
-  process.stdout.write(`${JSON.stringify({ port: server.address().port, pid: process.pid })}\n`)
-})
+server.listen(0, '127.0.0.1', () => announce(server.address().port))
 
-process.stdin.on('data', (data) => {
-  if (String(data).includes('stop')) process.exit(0)
-})

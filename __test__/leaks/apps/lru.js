@@ -3,8 +3,10 @@
 // Leak 6: lru-cache@6 without `max`, which then means no bound at all: every entry stays in the
 // cache's Map (and its list).
 //
-// Prints `{"port":P,"pid":N}` once it listens on 127.0.0.1; exits on 'stop' written to its stdin.
+// Prints `{"port":P,"pid":N}` once it listens on 127.0.0.1; exits on 'stop' written to its stdin
+// (lifecycle.js).
 
+const { announce } = require('./lifecycle.js')
 const http = require('node:http')
 const LRU = require('lru-cache')
 
@@ -20,10 +22,5 @@ const server = http.createServer((req, res) => {
   res.end('ok')
 })
 
-server.listen(0, '127.0.0.1', () => {
-  process.stdout.write(`${JSON.stringify({ port: server.address().port, pid: process.pid })}\n`)
-})
+server.listen(0, '127.0.0.1', () => announce(server.address().port))
 
-process.stdin.on('data', (data) => {
-  if (String(data).includes('stop')) process.exit(0)
-})

@@ -4,8 +4,10 @@
 // settles only when the process is told to stop, so each race adds a reaction to it, and that
 // reaction holds the race's own promise, whose value is the request's job.
 //
-// Prints `{"port":P,"pid":N}` once it listens on 127.0.0.1; exits on 'stop' written to its stdin.
+// Prints `{"port":P,"pid":N}` once it listens on 127.0.0.1; exits on 'stop' written to its stdin
+// (lifecycle.js).
 
+const { announce } = require('./lifecycle.js')
 const http = require('node:http')
 
 const shutdown = new Promise((resolve) => process.once('SIGHUP', resolve))
@@ -28,10 +30,5 @@ const server = http.createServer((req, res) => {
   })
 })
 
-server.listen(0, '127.0.0.1', () => {
-  process.stdout.write(`${JSON.stringify({ port: server.address().port, pid: process.pid })}\n`)
-})
+server.listen(0, '127.0.0.1', () => announce(server.address().port))
 
-process.stdin.on('data', (data) => {
-  if (String(data).includes('stop')) process.exit(0)
-})

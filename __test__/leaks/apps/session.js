@@ -4,8 +4,10 @@
 // without a cookie gets a new session, and the MemoryStore keeps each one (as a JSON string in its
 // `sessions` object) until it expires: a day later with this cookie.
 //
-// Prints `{"port":P,"pid":N}` once it listens on 127.0.0.1; exits on 'stop' written to its stdin.
+// Prints `{"port":P,"pid":N}` once it listens on 127.0.0.1; exits on 'stop' written to its stdin
+// (lifecycle.js).
 
+const { announce } = require('./lifecycle.js')
 const express = require('express')
 const session = require('express-session')
 
@@ -17,10 +19,5 @@ app.get('/item/:id', (req, res) => {
   res.type('text/plain').send('ok')
 })
 
-const server = app.listen(0, '127.0.0.1', () => {
-  process.stdout.write(`${JSON.stringify({ port: server.address().port, pid: process.pid })}\n`)
-})
+const server = app.listen(0, '127.0.0.1', () => announce(server.address().port))
 
-process.stdin.on('data', (data) => {
-  if (String(data).includes('stop')) process.exit(0)
-})

@@ -4,8 +4,10 @@
 // socket outlives the request, so the listeners (each holding its request's details) pile up on
 // the socket's `_events.timeout`.
 //
-// Prints `{"port":P,"pid":N}` once it listens on 127.0.0.1; exits on 'stop' written to its stdin.
+// Prints `{"port":P,"pid":N}` once it listens on 127.0.0.1; exits on 'stop' written to its stdin
+// (lifecycle.js).
 
+const { announce } = require('./lifecycle.js')
 const fastify = require('fastify')({ logger: false })
 
 const slow = []
@@ -16,10 +18,5 @@ fastify.get('/item/:id', async (request) => {
   return { ok: true }
 })
 
-fastify.listen({ port: 0, host: '127.0.0.1' }).then(() => {
-  process.stdout.write(`${JSON.stringify({ port: fastify.server.address().port, pid: process.pid })}\n`)
-})
+fastify.listen({ port: 0, host: '127.0.0.1' }).then(() => announce(fastify.server.address().port))
 
-process.stdin.on('data', (data) => {
-  if (String(data).includes('stop')) process.exit(0)
-})
