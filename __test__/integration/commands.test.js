@@ -38,7 +38,9 @@ function loaded(file, seen = new Set()) {
 const RELEASE = ['build-all.js', 'cross.js', 'registry.js', 'nodes.js', 'arm64.js', 'compat.js'].map((f) => path.join(root, 'scripts', f))
 
 test('npm test runs the core suite, the integration tests and cargo test, and nothing of the release', () => {
-  assert.equal(pkg.scripts.test, 'node --expose-gc --test __test__/*.test.js __test__/integration/*.test.js && cargo test')
+  assert.equal(pkg.scripts.test, 'node __test__/run.js && cargo test')
+  const runner = fs.readFileSync(path.join(root, '__test__', 'run.js'), 'utf8')
+  assert.match(runner, /\['\.', 'integration'\]/, 'the runner takes the core and integration folders, not release/ or leaks/')
   for (const file of [...testFiles('__test__'), ...testFiles('__test__/integration')]) {
     if (file === __filename) continue // it reads scripts/arm64.js's check, which only reads
     const release = [...loaded(file)].filter((f) => RELEASE.includes(f))
