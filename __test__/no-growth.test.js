@@ -9,6 +9,10 @@ const assert = require('node:assert/strict')
 const { assertNoGrowth } = require('weak-tracker/assert')
 const cases = require('./fixtures/growth-cases.js')
 
+// Node 18's V8 (10.2) keeps no allocation trace for some objects that later majors trace: there a
+// leak still fails the check, with its path, and says that V8 kept no trace.
+const TRACES_MAY_BE_LOST = Number(process.versions.node.split('.')[0]) < 20
+
 test.after(() => cases.close())
 
 for (const [name, fn] of Object.entries(cases.clean)) {
@@ -23,7 +27,9 @@ for (const [name, { fn, allocator }] of Object.entries(cases.leaks)) {
       assert.equal(error.code, 'ERR_ASSERTION')
       assert.match(error.message, /^Heap growth: \d+ groups? of objects created by fn grew by at least one object per iteration \(10 iterations after 3 warm-up calls\)/)
       // The innermost app frame first: an arrow inside the allocator may come before it.
-      assert.match(error.message, new RegExp(`allocated at \\(\\d+ of \\d+; V8 names the function, not the line in it\\):\\n(\\s+.*growth-cases\\.js.*\\n)?\\s+${allocator} \\(.*growth-cases\\.js:\\d+:\\d+\\)`))
+      const named = new RegExp(`allocated at \\(\\d+ of \\d+; V8 names the function, not the line in it\\):\\n(\\s+.*growth-cases\\.js.*\\n)?\\s+${allocator} \\(.*growth-cases\\.js:\\d+:\\d+\\)`)
+      if (TRACES_MAY_BE_LOST && !named.test(error.message)) assert.match(error.message, /allocated at: \(V8 kept no allocation trace for them\)/)
+      else assert.match(error.message, named)
       assert.match(error.message, /\+\d+ objects in 10 iterations \(\d+(\.\d)? per iteration\), .* retained \(.* per iteration\)/)
       assert.match(error.message, /┬─── \d+ .* objects\n\s+│ GC root: /)
       return true
