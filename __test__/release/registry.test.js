@@ -38,6 +38,12 @@ test.before(async () => {
   fs.cpSync(path.join(root, 'npm'), path.join(release, 'npm'), { recursive: true })
   napi(['pre-publish', '-t', 'npm', '--no-gh-release'], { cwd: release, env })
   npm(['publish', '--ignore-scripts'], { cwd: release, env, stdio: 'pipe' })
+  // The registry has no uplink: the runtime dependencies (ws, for `weak-tracker attach`) are
+  // published to it from the versions this project installed, as the public registry serves them.
+  for (const dependency of Object.keys(main.dependencies ?? {})) {
+    const [tarball] = JSON.parse(npm(['pack', '--ignore-scripts', '--json', '--pack-destination', dir, path.join(root, 'node_modules', dependency)], { cwd: root }))
+    npm(['publish', '--ignore-scripts', path.join(dir, tarball.filename)], { cwd: dir, env, stdio: 'pipe' })
+  }
 })
 
 test.after(async () => {
@@ -75,7 +81,11 @@ async function getJson(url, attempts = 3) {
 
 function assertInstalled(project, platform) {
   const modules = fs.readdirSync(path.join(project, 'node_modules')).filter((f) => !f.startsWith('.'))
-  assert.deepEqual(modules, ['weak-tracker', `weak-tracker-${platform}`], 'only the matching platform package is installed')
+  assert.deepEqual(
+    modules.sort(),
+    ['weak-tracker', `weak-tracker-${platform}`, ...Object.keys(main.dependencies ?? {})].sort(),
+    'only the matching platform package is installed, beside the runtime dependencies',
+  )
   const lock = JSON.parse(fs.readFileSync(path.join(project, 'package-lock.json'), 'utf8'))
   const locked = Object.keys(lock.packages).filter((p) => p.startsWith('node_modules/weak-tracker-'))
   assert.deepEqual(locked.sort(), PLATFORMS.map((p) => `node_modules/weak-tracker-${p}`).sort(), 'the lockfile knows every platform')
