@@ -14,7 +14,6 @@
 const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
-const { spawnSync } = require('node:child_process')
 const { snapshotFile } = require('./heap-generate.js')
 
 const root = path.join(__dirname, '..')
@@ -22,24 +21,7 @@ const args = process.argv.slice(2)
 const withMemlab = args.includes('--memlab')
 const mib = Number(args.find((a) => !a.startsWith('--')) ?? 1024)
 
-// Runs `node ARGS` with the peak-RSS preload; returns { seconds, rss, status, stderr }.
-function measure(args, { preload = true, timeout = 30 * 60_000 } = {}) {
-  const rssFile = path.join(os.tmpdir(), `weak-tracker-heap-bench-${process.pid}.json`)
-  const started = process.hrtime.bigint()
-  const out = spawnSync(process.execPath, [...(preload ? ['-r', path.join(__dirname, 'max-rss.js')] : []), ...args], {
-    env: { ...process.env, WEAK_TRACKER_MAX_RSS_FILE: rssFile },
-    encoding: 'utf8',
-    maxBuffer: 2 ** 28,
-    timeout,
-  })
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9
-  let rss = NaN
-  try {
-    rss = JSON.parse(fs.readFileSync(rssFile, 'utf8')).maxRssBytes
-    fs.rmSync(rssFile)
-  } catch {}
-  return { seconds, rss, status: out.status, signal: out.signal, stderr: out.stderr.slice(0, 300) }
-}
+const { measure } = require('./measure.js')
 
 const command = (name, ...args) => ['-e', `require(${JSON.stringify(path.join(root, 'lib/commands', `${name}.js`))}).run(${JSON.stringify(args)})`]
 

@@ -13,7 +13,6 @@
 const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
-const { spawnSync } = require('node:child_process')
 const { APPS, snapshots } = require('../__test__/leaks/driver.js')
 const { HOLDERS, MARKS, naming } = require('../__test__/leaks/holders.js')
 const { median, fmt } = require('./table.js')
@@ -23,24 +22,7 @@ const root = path.join(__dirname, '..')
 const bin = path.join(root, 'bin', 'weak-tracker.js')
 const memlab = path.join(os.homedir(), '.cache/weak-tracker/memlab/node_modules/@memlab/cli/bin/memlab.js')
 
-// Runs `node ARGS` with the peak-RSS preload: { seconds, rss, status, stdout, stderr }.
-function measure(args) {
-  const rssFile = path.join(os.tmpdir(), `weak-tracker-leaks-bench-${process.pid}.json`)
-  const started = process.hrtime.bigint()
-  const out = spawnSync(process.execPath, ['-r', path.join(__dirname, 'max-rss.js'), ...args], {
-    env: { ...process.env, WEAK_TRACKER_MAX_RSS_FILE: rssFile },
-    encoding: 'utf8',
-    maxBuffer: 2 ** 28,
-    timeout: 10 * 60_000,
-  })
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9
-  let rss = NaN
-  try {
-    rss = JSON.parse(fs.readFileSync(rssFile, 'utf8')).maxRssBytes
-    fs.rmSync(rssFile)
-  } catch {}
-  return { seconds, rss, status: out.status, stdout: out.stdout, stderr: out.stderr }
-}
+const { measure } = require('./measure.js')
 
 function repeat(args) {
   const all = Array.from({ length: runs }, () => measure(args))

@@ -1,5 +1,5 @@
 'use strict'
-// Preloaded by benchmark/why.js into the snapshot command: writes the process's peak RSS to the
+// Preloaded by benchmark/measure.js (and benchmark/why.js) into a measured process: writes the process's peak RSS to the
 // file named by WEAK_TRACKER_MAX_RSS_FILE when it exits.
 process.on('exit', () => {
   const file = process.env.WEAK_TRACKER_MAX_RSS_FILE

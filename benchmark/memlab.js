@@ -19,7 +19,7 @@
 const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
-const { spawnSync } = require('node:child_process')
+const { measure: measureProcess, gnuTime } = require('./measure.js')
 const { median, fmt, met } = require('./table.js')
 
 const runs = Number(process.argv[2] ?? 3)
@@ -35,35 +35,12 @@ if (!fs.existsSync(memlab)) {
   process.exit(1)
 }
 
-// Runs `node ARGS` with benchmark/max-rss.js preloaded (as benchmark/heap.js does): wall seconds,
-// peak RSS in bytes, exit status and stdout; and, where GNU time is installed, the CPU seconds
-// (user + system) of the process, which a machine shared with others disturbs less than the wall.
-const gnuTime = fs.existsSync('/usr/bin/time') ? '/usr/bin/time' : null
+// Runs `node ARGS` (benchmark/measure.js) with its CPU seconds where GNU time is installed; a
+// failed run stops the benchmark.
 function measure(args) {
-  const rssFile = path.join(dir, `rss-${process.pid}.json`)
-  const cpuFile = path.join(dir, `cpu-${process.pid}.txt`)
-  const node = [process.execPath, '-r', path.join(__dirname, 'max-rss.js'), ...args]
-  const [command, ...rest] = gnuTime ? [gnuTime, '-f', '%U %S', '-o', cpuFile, ...node] : node
-  const started = process.hrtime.bigint()
-  const out = spawnSync(command, rest, {
-    env: { ...process.env, WEAK_TRACKER_MAX_RSS_FILE: rssFile },
-    encoding: 'utf8',
-    maxBuffer: 2 ** 28,
-    timeout: 30 * 60_000,
-  })
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9
-  let rss = NaN
-  let cpu = NaN
-  try {
-    rss = JSON.parse(fs.readFileSync(rssFile, 'utf8')).maxRssBytes
-    fs.rmSync(rssFile)
-    if (gnuTime) {
-      cpu = fs.readFileSync(cpuFile, 'utf8').trim().split('\n').pop().split(' ').map(Number).reduce((a, b) => a + b, 0)
-      fs.rmSync(cpuFile)
-    }
-  } catch {}
-  if (out.status !== 0) throw new Error(`node ${args.join(' ')} failed (${out.signal ?? out.status}): ${String(out.stderr).slice(0, 300)}`)
-  return { seconds, cpu, rss, stdout: out.stdout, stderr: out.stderr }
+  const m = measureProcess(args, { cpu: true })
+  if (m.status !== 0) throw new Error(`node ${args.join(' ')} failed (${m.signal ?? m.status}): ${String(m.stderr).slice(0, 300)}`)
+  return m
 }
 
 // The last line of a memlab helper's stdout (memlab writes its progress there too).
