@@ -57,7 +57,7 @@ test('2,000 never-settling Promise.race() calls give a short path with the react
   assert.equal(chain.node, 'system / PromiseReaction')
   // The 20 with the shortest paths are the newest races: at most 19 reactions deep.
   assert.ok(chain.repeat <= 19, `× ${chain.repeat}`)
-  assert.match(chained.text, /│ {4}↓ \[0\] \(hidden\) → system \/ PromiseReaction {3}× \d+\n/)
+  assert.match(chained.text, /│ {4}↓ \[\d\] \(hidden\) → system \/ PromiseReaction {3}× \d+\n/)
   // The promise every race waits on holds all 2,000 reactions, and says so.
   const at = chained.steps.findIndex((s) => s.edge === 'reactions_or_result')
   const shutdown = chained.steps[at - 1]

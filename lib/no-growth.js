@@ -70,27 +70,36 @@ function lastSeenObjectId(session) {
   })
 }
 
-// Streams the snapshot that `method` makes V8 take (synchronously, in chunks) into a decoder,
-// and answers what `finish(decoder)` makes of it.
+// Streams the snapshot that `method` makes V8 take into a decoder, and answers what
+// `finish(decoder)` makes of it. The chunks come before the answer: during the call up to Node 20,
+// on later turns from Node 22 for takeHeapSnapshot (stopTrackingHeapObjects still takes its
+// snapshot inside the call, so no allocation happens between the iterations and it).
 function decodeSnapshot(session, method, finish) {
-  const decoder = native.growthDecoder()
-  let failure = null
-  const feed = (message) => {
-    if (failure !== null) return
-    try {
-      native.growthFeed(decoder, Buffer.from(message.params.chunk))
-    } catch (error) {
-      failure = error
+  return new Promise((resolve, reject) => {
+    const decoder = native.growthDecoder()
+    let failure = null
+    const feed = (message) => {
+      if (failure !== null) return
+      try {
+        native.growthFeed(decoder, Buffer.from(message.params.chunk))
+      } catch (error) {
+        failure = error
+      }
     }
-  }
-  session.on('HeapProfiler.addHeapSnapshotChunk', feed)
-  try {
-    post(session, method, {})
-  } finally {
-    session.removeListener('HeapProfiler.addHeapSnapshotChunk', feed)
-  }
-  if (failure !== null) throw failure
-  return finish(decoder)
+    session.on('HeapProfiler.addHeapSnapshotChunk', feed)
+    session.post(method, {}, (error) => {
+      session.removeListener('HeapProfiler.addHeapSnapshotChunk', feed)
+      if (error || failure !== null) {
+        reject(error || failure)
+        return
+      }
+      try {
+        resolve(finish(decoder))
+      } catch (finishError) {
+        reject(finishError)
+      }
+    })
+  })
 }
 
 // Whether `inner`'s path runs through an object of `outer`, reached the way `outer`'s are (the last
@@ -166,9 +175,13 @@ function groupText(group, iterations, number) {
 
 // Full collections on this thread's session, each followed by a turn of the event loop (with the
 // real setImmediate: jest's and vitest's fake timers replace only the global one).
+// Full collections on the check's own session. collectGarbage answers on a later turn, once the
+// collection has run, on every major: wait for that answer, then a turn for the finalizers.
 async function collect(session, rounds) {
   for (let i = 0; i < rounds; i++) {
-    post(session, 'HeapProfiler.collectGarbage')
+    await new Promise((resolve, reject) => {
+      session.post('HeapProfiler.collectGarbage', (error) => (error ? reject(error) : resolve()))
+    })
     await new Promise((resolve) => realImmediate(resolve))
   }
 }
@@ -215,7 +228,7 @@ async function assertNoGrowth(fn, options = {}) {
     fn = null
     // Stopping takes the snapshot with the allocation traces, without yielding in between.
     tracking = false
-    groups = decodeSnapshot(session, 'HeapProfiler.stopTrackingHeapObjects', (d) =>
+    groups = await decodeSnapshot(session, 'HeapProfiler.stopTrackingHeapObjects', (d) =>
       JSON.parse(native.growthNewSince(d, base, minCount, minBytes)),
     )
     // Settle: a group fails only if enough of its objects are still alive in every later snapshot
@@ -231,7 +244,7 @@ async function assertNoGrowth(fn, options = {}) {
       // On this session: a session that disconnects makes V8 forget every object id.
       await collect(session, 1)
       const ids = failing().flatMap((g) => g.ids)
-      const alive = new Set(decodeSnapshot(session, 'HeapProfiler.takeHeapSnapshot', (d) => native.growthAlive(d, ids)))
+      const alive = new Set(await decodeSnapshot(session, 'HeapProfiler.takeHeapSnapshot', (d) => native.growthAlive(d, ids)))
       groups = groups.filter((g) => {
         if (nodeOwn(g) !== null) return true
         const left = g.ids.filter((id) => alive.has(id)).length

@@ -113,10 +113,13 @@ fn tier(graph: &HeapGraph, gc_roots: Option<u32>, from: u32, edge: usize) -> u8 
             _ => {}
         }
     }
-    if graph.node_name_raw(from) == Some("(Strong roots)")
-        && graph
-            .edge_name_str(edge)
-            .is_some_and(|name| name == "current_microtask" || name.ends_with("/ IdentityMapBase"))
+    // `(Strong roots)` up to V8 12, `(Strong root list)` in the V8 of Node 24 and later.
+    if matches!(
+        graph.node_name_raw(from),
+        Some("(Strong roots)" | "(Strong root list)")
+    ) && graph
+        .edge_name_str(edge)
+        .is_some_and(|name| name == "current_microtask" || name.ends_with("/ IdentityMapBase"))
     {
         return 2;
     }
@@ -808,71 +811,74 @@ mod tests {
 
     #[test]
     fn the_running_microtask_the_identity_map_and_the_stack_are_searched_after_every_other_root() {
-        // (GC roots) -> (Strong roots) -current_microtask-> Task -> Job (2 steps)
-        //            -> (Identity map) -> Job2
-        //            -> (Stack roots) -> Job3
-        //            -> (Global handles) -> Timer -> Holder -> Job, Job2, Job3 (longer, but wins)
-        let strings = [
-            "",
-            "(GC roots)",
-            "(Strong roots)",
-            "(Identity map)",
-            "(Stack roots)",
-            "(Global handles)",
-            "Task",
-            "Job",
-            "Timer",
-            "Holder",
-            "current_microtask",
-            "a",
-            "b",
-            "c",
-            "t",
-            "h",
-        ];
-        let g = graph(
-            &[
-                [9, 0, 1, 0, 1],  // 0 root
-                [9, 1, 2, 0, 4],  // 1 (GC roots)
-                [9, 2, 3, 0, 1],  // 2 (Strong roots)
-                [9, 3, 4, 0, 1],  // 3 (Identity map)
-                [9, 4, 5, 0, 1],  // 4 (Stack roots)
-                [9, 5, 6, 0, 1],  // 5 (Global handles)
-                [3, 6, 7, 0, 2],  // 6 Task
-                [3, 7, 8, 0, 0],  // 7 Job
-                [3, 7, 9, 0, 0],  // 8 Job2
-                [3, 7, 10, 0, 0], // 9 Job3
-                [3, 8, 11, 0, 1], // 10 Timer
-                [3, 9, 12, 0, 3], // 11 Holder
-                [3, 7, 13, 0, 0], // 12 Job4, held only by the running microtask
-            ],
-            &[
-                [1, 0, 1],
-                [1, 0, 2],
-                [1, 1, 3],
-                [1, 2, 4],
-                [1, 3, 5],
-                [3, 10, 6],
-                [2, 12, 8],
-                [2, 13, 9],
-                [2, 14, 10],
-                [2, 11, 7],
-                [2, 12, 12],
-                [2, 15, 11],
-                [2, 11, 7],
-                [2, 12, 8],
-                [2, 13, 9],
-            ],
-            &strings,
-        );
-        let paths = Paths::search(&g);
-        for job in [7, 8, 9] {
-            let path = paths.path(job).unwrap();
-            assert_eq!(g.node_name(path[1].0), "(Global handles)", "job {job}");
+        // V8 12 and earlier call the root `(Strong roots)`, the V8 of Node 24 `(Strong root list)`.
+        for strong in ["(Strong roots)", "(Strong root list)"] {
+            // (GC roots) -> (Strong roots) -current_microtask-> Task -> Job (2 steps)
+            //            -> (Identity map) -> Job2
+            //            -> (Stack roots) -> Job3
+            //            -> (Global handles) -> Timer -> Holder -> Job, Job2, Job3 (longer, but wins)
+            let strings = [
+                "",
+                "(GC roots)",
+                strong,
+                "(Identity map)",
+                "(Stack roots)",
+                "(Global handles)",
+                "Task",
+                "Job",
+                "Timer",
+                "Holder",
+                "current_microtask",
+                "a",
+                "b",
+                "c",
+                "t",
+                "h",
+            ];
+            let g = graph(
+                &[
+                    [9, 0, 1, 0, 1],  // 0 root
+                    [9, 1, 2, 0, 4],  // 1 (GC roots)
+                    [9, 2, 3, 0, 1],  // 2 (Strong roots)
+                    [9, 3, 4, 0, 1],  // 3 (Identity map)
+                    [9, 4, 5, 0, 1],  // 4 (Stack roots)
+                    [9, 5, 6, 0, 1],  // 5 (Global handles)
+                    [3, 6, 7, 0, 2],  // 6 Task
+                    [3, 7, 8, 0, 0],  // 7 Job
+                    [3, 7, 9, 0, 0],  // 8 Job2
+                    [3, 7, 10, 0, 0], // 9 Job3
+                    [3, 8, 11, 0, 1], // 10 Timer
+                    [3, 9, 12, 0, 3], // 11 Holder
+                    [3, 7, 13, 0, 0], // 12 Job4, held only by the running microtask
+                ],
+                &[
+                    [1, 0, 1],
+                    [1, 0, 2],
+                    [1, 1, 3],
+                    [1, 2, 4],
+                    [1, 3, 5],
+                    [3, 10, 6],
+                    [2, 12, 8],
+                    [2, 13, 9],
+                    [2, 14, 10],
+                    [2, 11, 7],
+                    [2, 12, 12],
+                    [2, 15, 11],
+                    [2, 11, 7],
+                    [2, 12, 8],
+                    [2, 13, 9],
+                ],
+                &strings,
+            );
+            let paths = Paths::search(&g);
+            for job in [7, 8, 9] {
+                let path = paths.path(job).unwrap();
+                assert_eq!(g.node_name(path[1].0), "(Global handles)", "job {job}");
+            }
+            let only = paths.path(12).unwrap();
+            assert_eq!(g.node_name(only[1].0), strong);
+            assert_eq!(g.edge_name(only[2].1 as usize), "current_microtask");
         }
-        let only = paths.path(12).unwrap();
-        assert_eq!(g.node_name(only[1].0), "(Strong roots)");
-        assert_eq!(g.edge_name(only[2].1 as usize), "current_microtask");
     }
 
     #[test]
