@@ -32,4 +32,4 @@ function runSuite(binary, env = {}, files = suiteFiles()) {
   return counts
 }
 
-module.exports = { runSuite }
+module.exports = { runSuite, suiteFiles }
