@@ -22,18 +22,8 @@ for (const [name, fn] of Object.entries(cases.clean)) {
   })
 }
 
-// A known gap, measured: V8 loses the allocation trace of most of this case's Timeouts in some runs
-// (2 of 10 fresh runs failed the check as they should, benchmark/no-growth-flakes.js), and the
-// untraced ones are grouped apart, below one per iteration. Run, reported, not yet required.
-// On majors that lose traces, the repeating-timer pattern is missed the same way (seen on Node 22).
-const KNOWN_MISSES = new Set([
-  'an AsyncLocalStorage store kept by an interval',
-  ...(TRACES_MAY_BE_LOST ? ['a closure kept by a timer that repeats'] : []),
-])
-
 for (const [name, { fn, allocator }] of Object.entries(cases.leaks)) {
-  const todo = KNOWN_MISSES.has(name) ? 'V8 may lose its allocation traces: not caught every time yet' : undefined
-  test(`${name}: fails, naming ${allocator} and its position`, { todo }, async () => {
+  test(`${name}: fails, naming ${allocator} and its position`, async () => {
     await assert.rejects(assertNoGrowth(fn), (error) => {
       assert.equal(error.code, 'ERR_ASSERTION')
       assert.match(error.message, /^Heap growth: \d+ groups? of objects created by fn grew by at least one object per iteration \(10 iterations after 3 warm-up calls\)/)

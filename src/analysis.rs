@@ -75,13 +75,23 @@ pub fn growth_feed(decoder: &GrowthDecoder, chunk: &[u8]) -> Result<()> {
     fed.map_err(|e| failure(&e.0))
 }
 
-/// Ends the text and answers, as JSON, the groups of objects created after the moment whose
-/// largest V8 id was `baseMax` (by class and path shape, with their allocation stacks), keeping
-/// those of at least `minCount` objects retaining at least `minBytes`. The decoder is done after.
+/// The ids of every object of an earlier snapshot, sorted, held natively.
+type GrowthBaseline = External<Vec<u32>>;
+
+/// Ends the text and keeps the ids of every object in it: the objects alive before `fn` ran. The
+/// decoder is done after.
+#[napi(catch_unwind)]
+pub fn growth_baseline(decoder: &GrowthDecoder) -> Result<GrowthBaseline> {
+    Ok(External::new(growth::ids(&finish(decoder)?)))
+}
+
+/// Ends the text and answers, as JSON, the groups of objects that `baseline` lacks (by class and
+/// path shape, with their allocation stacks), keeping those of at least `minCount` objects
+/// retaining at least `minBytes`. The decoder is done after.
 #[napi(catch_unwind)]
 pub fn growth_new_since(
     decoder: &GrowthDecoder,
-    base_max: u32,
+    baseline: &GrowthBaseline,
     min_count: f64,
     min_bytes: f64,
 ) -> Result<String> {
@@ -96,7 +106,7 @@ pub fn growth_new_since(
     // `as` saturates: a bound past u64::MAX keeps nothing, as it should.
     json(&growth::new_since(
         &graph,
-        base_max,
+        |id| baseline.binary_search(&id).is_ok(),
         min_count as u64,
         min_bytes as u64,
     ))

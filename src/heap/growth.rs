@@ -10,8 +10,8 @@
 //!   edge names along the path, indices as `[x]`, and a run of identical links written once, so
 //!   that a linked list or a promise chain of any length is one group).
 //!
-//! [`new_since`] does the second for one snapshot against an id taken before (the largest id at a
-//! moment), with each group's allocation stack when V8 tracked allocations: a test's leak check.
+//! [`new_since`] does the second for one snapshot against the ids of an earlier one ([`ids`]), with
+//! each group's allocation stack when V8 tracked allocations: a test's leak check.
 //!
 //! The snapshots are read one at a time: from the earlier ones only the first snapshot's largest
 //! id (and its native nodes' ids), the sizes of its holders that are still growing and the counts
@@ -181,7 +181,10 @@ impl<'a> Signatures<'a> {
                 continue;
             };
             let l = link(self.graph, x, edge);
-            // A link like the one before it adds nothing: chains of any length are one shape.
+            // A link like the one before it adds nothing: chains of any length are one shape. So
+            // does a link between two nodes of one class, whatever its edge: a list's head is
+            // reached by its owner's field (a promise's `reactions_or_result`), the rest by the
+            // link between members, and the head's members are the same leak as the others'.
             let (sig, last, depth) = match self.paths.parent(parent) {
                 Some((_, parent_edge)) if parent != 0 => (
                     self.memo[parent as usize],
@@ -190,7 +193,10 @@ impl<'a> Signatures<'a> {
                 ),
                 _ => (1, 0, 0),
             };
-            self.memo[x as usize] = if l == last {
+            let same_class = parent != 0
+                && self.graph.node_type_name(x) == self.graph.node_type_name(parent)
+                && display_name(self.graph, x) == display_name(self.graph, parent);
+            self.memo[x as usize] = if l == last || same_class {
                 sig
             } else {
                 hash_of((sig, l)) | 1
@@ -494,21 +500,114 @@ pub fn alive(graph: &HeapGraph, ids: &[u32]) -> Vec<u32> {
 /// Frames of an allocation stack kept for a report.
 const STACK_FRAMES: usize = 24;
 
-/// The objects and closures of `graph` whose V8 id is odd and above `base_max` (created after the
-/// moment whose largest id that was), still reached from a root, grouped by class and path
-/// shape as [`GrowthTracker`] groups them, except that objects with an allocation trace are grouped
-/// by class and allocating function (the innermost outside Node's own code): one leak reached by
-/// several paths (a timer in the timer list and in the app's array) is one group. Only the groups
+/// Group keys joined into classes (union-find with path halving); each class answers its smallest
+/// key, so a group's key does not depend on the order the objects came in.
+#[derive(Default)]
+struct KeyUnion {
+    index_of: HashMap<u64, usize>,
+    parent: Vec<usize>,
+    /// The smallest key of each class, kept at its root.
+    smallest: Vec<u64>,
+}
+
+impl KeyUnion {
+    fn index(&mut self, key: u64) -> usize {
+        let next = self.parent.len();
+        let index = *self.index_of.entry(key).or_insert(next);
+        if index == next {
+            self.parent.push(next);
+            self.smallest.push(key);
+        }
+        index
+    }
+
+    fn find(&mut self, mut i: usize) -> usize {
+        while self.parent[i] != i {
+            self.parent[i] = self.parent[self.parent[i]];
+            i = self.parent[i];
+        }
+        i
+    }
+
+    fn unite(&mut self, a: usize, b: usize) {
+        let (a, b) = (self.find(a), self.find(b));
+        if a != b {
+            let (root, child) = if a < b { (a, b) } else { (b, a) };
+            self.parent[child] = root;
+            self.smallest[root] = self.smallest[root].min(self.smallest[child]);
+        }
+    }
+}
+
+/// The V8 ids of every node of `graph`, sorted: what [`new_since`] compares a later snapshot with.
+pub fn ids(graph: &HeapGraph) -> Vec<u32> {
+    let mut ids: Vec<u32> = (0..graph.node_count() as u32)
+        .map(|n| graph.node_id(n))
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids
+}
+
+/// The objects and closures of `graph` whose V8 id is odd and not `old` (created after the
+/// earlier moment `old` describes), still reached from a root, grouped by class and path
+/// shape as [`GrowthTracker`] groups them, joined with the objects of that class that the same
+/// function allocated (the innermost outside Node's own code): one leak reached by several paths (a
+/// timer in the timer list and in the app's array) is one group, and so are its members whose
+/// allocation trace V8 lost and those it kept. Only the groups
 /// of at least `min_count` objects that retain at least `min_bytes`, largest first.
 pub fn new_since(
     graph: &HeapGraph,
-    base_max: u32,
+    old: impl Fn(u32) -> bool,
     min_count: u64,
     min_bytes: u64,
 ) -> Vec<NewSince> {
     let paths = Paths::search(graph);
     let mut signatures = Signatures::new(graph, &paths);
-    let mut group_of = vec![NONE; graph.node_count()];
+    // Two objects of one class are one group when they share a path shape or an allocating
+    // function: the site unites one leak reached by several paths, the shape unites the members
+    // whose allocation trace V8 lost with those it kept (a union of both keys).
+    let mut keys = KeyUnion::default();
+    let mut members: Vec<(u32, u32, String, u32, usize)> = Vec::new();
+    for node in 0..graph.node_count() as u32 {
+        let id = graph.node_id(node);
+        if id.is_multiple_of(2) || old(id) || !counted(graph, node) || !paths.reached(node) {
+            continue;
+        }
+        let class = display_name(graph, node);
+        let (signature, depth) = signatures.of(node);
+        let shape = keys.index(hash_of((signature, &class)));
+        if let Some(site) = graph.allocation_site(node) {
+            let site = keys.index(hash_of((u64::from(site), &class, "site")));
+            keys.unite(shape, site);
+        }
+        members.push((node, id, class, depth, shape));
+    }
+    drop(signatures);
+    // And when an older object holds them the same way (one array, one list's head): a shortest
+    // path depends on where in a list an object sits, so one leak in an array and in a timer list
+    // takes two shapes, and without traces nothing else would join them.
+    let mut member_shape = vec![usize::MAX; graph.node_count()];
+    for &(node, _, _, _, shape) in &members {
+        member_shape[node as usize] = shape;
+    }
+    for holder in 0..graph.node_count() as u32 {
+        if member_shape[holder as usize] != usize::MAX
+            || !paths.reached(holder)
+            || matches!(graph.node_type_name(holder), "synthetic" | "hidden")
+        {
+            continue;
+        }
+        for edge in graph.edges(holder) {
+            let to = graph.edge_to[edge];
+            let shape = member_shape[to as usize];
+            if shape == usize::MAX || graph.edge_type_name(edge) == "weak" {
+                continue;
+            }
+            let held = keys.index(hash_of((holder, link(graph, to, edge as u32), "holder")));
+            keys.unite(shape, held);
+        }
+    }
     struct Building {
         key: u64,
         class: String,
@@ -520,20 +619,13 @@ pub fn new_since(
         example: (u32, u32),
         ids: Vec<u32>,
     }
+    let mut group_of = vec![NONE; graph.node_count()];
     let mut groups: Vec<Building> = Vec::new();
-    let mut index_of: HashMap<u64, u32> = HashMap::new();
-    for node in 0..graph.node_count() as u32 {
-        let id = graph.node_id(node);
-        if id.is_multiple_of(2) || id <= base_max || !counted(graph, node) || !paths.reached(node) {
-            continue;
-        }
-        let class = display_name(graph, node);
-        let (signature, depth) = signatures.of(node);
-        let key = match graph.allocation_site(node) {
-            Some(site) => hash_of((u64::from(site), &class, "site")),
-            None => hash_of((signature, &class)),
-        };
-        let index = *index_of.entry(key).or_insert_with(|| {
+    let mut index_of: HashMap<usize, u32> = HashMap::new();
+    for (node, id, class, depth, shape) in members {
+        let root = keys.find(shape);
+        let key = keys.smallest[root];
+        let index = *index_of.entry(root).or_insert_with(|| {
             groups.push(Building {
                 key,
                 class,
@@ -558,7 +650,6 @@ pub fn new_since(
         }
         g.example = g.example.min((depth, node));
     }
-    drop(signatures);
     let wanted: Vec<bool> = groups.iter().map(|g| g.count >= min_count).collect();
     if !wanted.iter().any(|&w| w) {
         return Vec::new();
@@ -675,7 +766,8 @@ mod tests {
     #[test]
     fn new_objects_are_grouped_by_path_shape_and_a_chain_of_any_length_is_one_group() {
         // New nodes get ids in node order above the first snapshot's (and the helper's closures'):
-        // what counts is "above the first snapshot's largest odd id".
+        // what counts is "above the first snapshot's largest odd id". The chains' heads (in the
+        // array) and their members (`next` from a Session) are one shape: Session links to Session.
         let g = growth(&[file(&[]), file(&[0, 1]), file(&[0, 2, 0])]);
         let shapes: Vec<_> = g
             .new_objects
@@ -689,22 +781,16 @@ mod tests {
                 )
             })
             .collect();
-        assert_eq!(
-            shapes,
-            [
-                ("Session", vec![0, 2, 3], true, 40 + 120 + 40),
-                ("Session", vec![0, 1, 2], true, 80),
-            ]
-        );
-        let last = g.new_objects[1]
+        assert_eq!(shapes, [("Session", vec![0, 3, 5], true, 5 * 40)]);
+        let example = g.new_objects[0]
             .path
             .iter()
             .map(|s| s.edge.as_str())
             .collect::<Vec<_>>();
-        assert_eq!(
-            last,
-            ["[0]", "[0]", "list", "[2]", "next"],
-            "the shortest example"
+        assert_eq!(example[..3], ["[0]", "[0]", "list"], "the shortest example");
+        assert!(
+            example[3].starts_with('['),
+            "an array entry, not a chain member: {example:?}"
         );
     }
 
@@ -720,23 +806,86 @@ mod tests {
         // The helper's ids: old nodes below 10, its closures from 1,000,001, new Sessions from
         // 2,000,001.
         let graph = file(&[0, 2, 0]);
-        let groups = new_since(&graph, 1_999_999, 1, 0);
+        let old = |id| id <= 1_999_999;
+        let groups = new_since(&graph, old, 1, 0);
         let shapes: Vec<_> = groups
             .iter()
             .map(|g| (g.class.as_str(), g.count, g.retained_size, g.stack.len()))
             .collect();
-        assert_eq!(shapes, [("Session", 3, 200, 0), ("Session", 2, 80, 0)]);
-        assert_ne!(groups[0].key, groups[1].key);
-        let again = new_since(&file(&[0, 2, 0, 1]), 1_999_999, 1, 0);
+        assert_eq!(shapes, [("Session", 5, 200, 0)]);
+        let again = new_since(&file(&[0, 2, 0, 1]), old, 1, 0);
         assert!(
-            again.iter().any(|g| g.key == groups[1].key && g.count == 3),
+            again.iter().any(|g| g.key == groups[0].key && g.count == 7),
             "a group keeps its key in another snapshot: {again:?}"
         );
-        assert_eq!(new_since(&graph, 1_999_999, 3, 0).len(), 1);
-        assert_eq!(new_since(&graph, 1_999_999, 1, 100).len(), 1);
-        assert!(new_since(&graph, 2_000_099, 1, 0).is_empty());
+        assert_eq!(new_since(&graph, old, 5, 0).len(), 1);
+        assert!(new_since(&graph, old, 6, 0).is_empty());
+        assert_eq!(new_since(&graph, old, 1, 200).len(), 1);
+        assert!(new_since(&graph, old, 1, 201).is_empty());
+        assert!(new_since(&graph, |id| id <= 2_000_099, 1, 0).is_empty());
+        let earlier = ids(&file(&[0, 1]));
+        let since = new_since(&graph, |id| earlier.binary_search(&id).is_ok(), 1, 0);
+        assert_eq!(
+            since.iter().map(|g| g.count).collect::<Vec<_>>(),
+            [2],
+            "against an earlier snapshot's ids, only what it lacked: {since:?}"
+        );
         let ids = &groups[0].ids;
         assert_eq!(alive(&graph, ids), *ids);
         assert_eq!(alive(&file(&[0]), ids), [ids[0]], "the others are gone");
+    }
+
+    #[test]
+    fn objects_an_older_object_holds_the_same_way_are_one_group_whatever_their_shortest_path() {
+        // (GC roots) -> Store -list-> Array -[0..3]-> Session ×3, and Store -next-> the first
+        // Session: its shortest path is not the others', the Array holds all three alike.
+        let nodes = [
+            [9, 0, 1, 0, 1],
+            [9, 1, 3, 0, 1],
+            [3, 2, 5, 16, 2],
+            [3, 3, 7, 16, 3],
+            [3, 4, 2_000_001, 40, 0],
+            [3, 4, 2_000_003, 40, 0],
+            [3, 4, 2_000_005, 40, 0],
+        ];
+        let edges = [
+            [1, 0, 1],
+            [1, 0, 2],
+            [2, 5, 3],
+            [2, 6, 4],
+            [1, 0, 4],
+            [1, 1, 5],
+            [1, 2, 6],
+        ];
+        let graph = HeapGraph::read(snapshot(&nodes, &edges, &STRINGS).as_bytes()).unwrap();
+        let groups = new_since(&graph, |id| id < 2_000_000, 1, 0);
+        let shapes: Vec<_> = groups.iter().map(|g| (g.class.as_str(), g.count)).collect();
+        assert_eq!(shapes, [("Session", 3)]);
+        let example: Vec<_> = groups[0].path.iter().map(|s| s.edge.as_str()).collect();
+        assert_eq!(
+            example.last(),
+            Some(&"next"),
+            "the shortest path is the example"
+        );
+    }
+
+    #[test]
+    fn keys_joined_by_a_shared_site_or_shape_are_one_class_named_by_its_smallest_key() {
+        let mut keys = KeyUnion::default();
+        let (shape_a, site, shape_b, alone) = (
+            keys.index(30),
+            keys.index(20),
+            keys.index(10),
+            keys.index(5),
+        );
+        keys.unite(shape_a, site);
+        keys.unite(shape_b, site);
+        assert_eq!(keys.index(30), shape_a, "a key keeps its index");
+        let root = keys.find(shape_a);
+        assert_eq!(root, keys.find(shape_b));
+        assert_eq!(keys.smallest[root], 10);
+        let apart = keys.find(alone);
+        assert_ne!(apart, root);
+        assert_eq!(keys.smallest[apart], 5);
     }
 }
