@@ -5,12 +5,11 @@
 // allocations, so that each group of them comes with the function that allocated it.
 //
 // How: `fn` runs `warmup` times (lazy caches fill), a full collection follows, then V8 starts
-// tracking heap objects with allocation traces, and a first snapshot keeps the id of every object
-// alive then (only the ids, natively). `fn` then runs `iterations` times, and stopping the tracking
-// makes V8 take the second snapshot (with `trace_tree`); its objects that the first lacked are
-// fn's. Both stream into the native decoder chunk by chunk, never held whole in the JavaScript heap
-// nor written to disk. (The first snapshot, not the largest id V8 had given: Node 18 and 22 lose
-// track of some objects that a scavenge moves, and give them again an id already given.)
+// tracking heap objects with allocation traces. The inspector answers with the largest object id
+// it has given (`HeapProfiler.lastSeenObjectId`, on its own 50 ms timer): every object alive at
+// that moment has an id up to it, every later one a larger odd id. `fn` then runs `iterations`
+// times, and stopping the tracking makes V8 take the snapshot (with `trace_tree`): it streams into
+// the native decoder chunk by chunk, never held whole in the JavaScript heap nor written to disk.
 // The new objects still alive are grouped by class and retainer-path shape (src/heap/growth.rs);
 // a group fails the check when it holds at least one object per iteration (or `bytes` per
 // iteration). Before failing, the check waits, collects and takes plain snapshots again for up to
@@ -25,7 +24,7 @@
 const inspector = require('node:inspector')
 const path = require('node:path')
 // Real timers, even under jest's or vitest's fake ones (they replace the globals only).
-const { setTimeout: realTimeout, setImmediate: realImmediate } = require('node:timers')
+const { setTimeout: realTimeout, clearTimeout: realClearTimeout, setImmediate: realImmediate } = require('node:timers')
 const { AssertionError } = require('node:assert')
 const native = require('./binding.js')
 const { checkHeadroom, pathText } = require('./why.js')
@@ -53,6 +52,23 @@ function post(session, method, params = {}) {
   return answer
 }
 
+
+// The largest object id V8 has given, once it has given ids to everything alive: the inspector
+// reports it on its own timer after tracking starts.
+function lastSeenObjectId(session) {
+  return new Promise((resolve, reject) => {
+    const timer = realTimeout(() => {
+      session.removeListener('HeapProfiler.lastSeenObjectId', seen)
+      reject(new Error('weak-tracker: the inspector did not report its last object id within 5 s'))
+    }, 5000)
+    function seen(message) {
+      realClearTimeout(timer)
+      session.removeListener('HeapProfiler.lastSeenObjectId', seen)
+      resolve(message.params.lastSeenObjectId)
+    }
+    session.on('HeapProfiler.lastSeenObjectId', seen)
+  })
+}
 
 // Streams the snapshot that `method` makes V8 take into a decoder, and answers what
 // `finish(decoder)` makes of it. The chunks come before the answer: during the call up to Node 20,
@@ -196,16 +212,24 @@ async function assertNoGrowth(fn, options = {}) {
   try {
     post(session, 'HeapProfiler.enable')
     await collect(session, 2)
+    const seen = lastSeenObjectId(session)
     post(session, 'HeapProfiler.startTrackingHeapObjects', { trackAllocations: true })
     tracking = true
-    const baseline = await decodeSnapshot(session, 'HeapProfiler.takeHeapSnapshot', (d) => native.growthBaseline(d))
+    let base
+    try {
+      base = await seen
+    } catch (error) {
+      tracking = false
+      post(session, 'HeapProfiler.stopTrackingHeapObjects', { reportProgress: false })
+      throw error
+    }
     await calls(fn, iterations)
     // Not a stack root of the snapshot: paths should start where the app keeps things.
     fn = null
     // Stopping takes the snapshot with the allocation traces, without yielding in between.
     tracking = false
     groups = await decodeSnapshot(session, 'HeapProfiler.stopTrackingHeapObjects', (d) =>
-      JSON.parse(native.growthNewSince(d, baseline, minCount, minBytes)),
+      JSON.parse(native.growthNewSince(d, base, minCount, minBytes)),
     )
     // Settle: a group fails only if enough of its objects are still alive in every later snapshot
     // (V8 keeps their ids while this session lives).

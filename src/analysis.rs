@@ -75,23 +75,13 @@ pub fn growth_feed(decoder: &GrowthDecoder, chunk: &[u8]) -> Result<()> {
     fed.map_err(|e| failure(&e.0))
 }
 
-/// The ids of every object of an earlier snapshot, sorted, held natively.
-type GrowthBaseline = External<Vec<u32>>;
-
-/// Ends the text and keeps the ids of every object in it: the objects alive before `fn` ran. The
-/// decoder is done after.
-#[napi(catch_unwind)]
-pub fn growth_baseline(decoder: &GrowthDecoder) -> Result<GrowthBaseline> {
-    Ok(External::new(growth::ids(&finish(decoder)?)))
-}
-
-/// Ends the text and answers, as JSON, the groups of objects that `baseline` lacks (by class and
-/// path shape, with their allocation stacks), keeping those of at least `minCount` objects
-/// retaining at least `minBytes`. The decoder is done after.
+/// Ends the text and answers, as JSON, the groups of objects created after the moment whose
+/// largest V8 id was `baseMax` (by class and path shape, with their allocation stacks), keeping
+/// those of at least `minCount` objects retaining at least `minBytes`. The decoder is done after.
 #[napi(catch_unwind)]
 pub fn growth_new_since(
     decoder: &GrowthDecoder,
-    baseline: &GrowthBaseline,
+    base_max: u32,
     min_count: f64,
     min_bytes: f64,
 ) -> Result<String> {
@@ -106,7 +96,7 @@ pub fn growth_new_since(
     // `as` saturates: a bound past u64::MAX keeps nothing, as it should.
     json(&growth::new_since(
         &graph,
-        |id| baseline.binary_search(&id).is_ok(),
+        |id| id <= base_max,
         min_count as u64,
         min_bytes as u64,
     ))
