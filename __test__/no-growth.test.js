@@ -10,7 +10,8 @@ const { assertNoGrowth } = require('weak-tracker/assert')
 const cases = require('./fixtures/growth-cases.js')
 
 // V8 moves an object's allocation trace along with it only while the object has no id; an object
-// that lands where a dead one with an id was keeps no trace (v8 HeapProfiler::ObjectMoveEvent). Seen
+// allocated where a dead one with an id was loses its trace at its next move (v8
+// HeapProfiler::ObjectMoveEvent, which finds the dead one's entry there). Seen
 // on every major, more often under load: then a leak still fails the check, with its path, and the
 // message says that V8 kept no trace.
 const untraced = /allocated at: \(V8 kept no allocation trace for them\)/
