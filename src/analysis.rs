@@ -96,7 +96,7 @@ pub fn growth_new_since(
     // `as` saturates: a bound past u64::MAX keeps nothing, as it should.
     json(&growth::new_since(
         &graph,
-        |id| id <= base_max,
+        base_max,
         min_count as u64,
         min_bytes as u64,
     ))

@@ -10,9 +10,8 @@
 //!   edge names along the path, indices as `[x]`, and a run of identical links written once, so
 //!   that a linked list or a promise chain of any length is one group).
 //!
-//! [`new_since`] does the second for one snapshot against a test of ids (those up to the largest
-//! id at a moment), with each group's allocation stack when V8 tracked allocations: a test's leak
-//! check.
+//! [`new_since`] does the second for one snapshot against an id taken before (the largest id at a
+//! moment), with each group's allocation stack when V8 tracked allocations: a test's leak check.
 //!
 //! The snapshots are read one at a time: from the earlier ones only the first snapshot's largest
 //! id (and its native nodes' ids), the sizes of its holders that are still growing and the counts
@@ -24,7 +23,7 @@ use serde::Serialize;
 
 use super::dominators::{Retained, NONE};
 use super::paths::{Paths, Step};
-use super::shape::{hash_of, link};
+use super::shape::{hash_of, link, link_named};
 use super::snapshot::{Frame, HeapGraph};
 use super::summary::{display_name, steps};
 
@@ -181,22 +180,26 @@ impl<'a> Signatures<'a> {
                 self.memo[x as usize] = 1;
                 continue;
             };
-            let l = link(self.graph, x, edge);
+            // Each name built once: a node's and its parent's serve both links and the class test.
+            let name = display_name(self.graph, x);
+            let parent_name = (parent != 0).then(|| display_name(self.graph, parent));
+            let l = link_named(self.graph, x, edge, &name);
             // A link like the one before it adds nothing: chains of any length are one shape. So
             // does a link between two nodes of one class, whatever its edge: a list's head is
             // reached by its owner's field (a promise's `reactions_or_result`), the rest by the
             // link between members, and the head's members are the same leak as the others'.
-            let (sig, last, depth) = match self.paths.parent(parent) {
-                Some((_, parent_edge)) if parent != 0 => (
+            let (sig, last, depth) = match (self.paths.parent(parent), &parent_name) {
+                (Some((_, parent_edge)), Some(parent_name)) => (
                     self.memo[parent as usize],
-                    link(self.graph, parent, parent_edge),
+                    link_named(self.graph, parent, parent_edge, parent_name),
                     self.depth[parent as usize],
                 ),
                 _ => (1, 0, 0),
             };
-            let same_class = parent != 0
-                && self.graph.node_type_name(x) == self.graph.node_type_name(parent)
-                && display_name(self.graph, x) == display_name(self.graph, parent);
+            let same_class = parent_name.is_some_and(|parent_name| {
+                self.graph.node_type_name(x) == self.graph.node_type_name(parent)
+                    && name == parent_name
+            });
             self.memo[x as usize] = if l == last || same_class {
                 sig
             } else {
@@ -540,8 +543,8 @@ impl KeyUnion {
     }
 }
 
-/// The objects and closures of `graph` whose V8 id is odd and not `old` (created after the
-/// earlier moment `old` describes), still reached from a root, grouped by class and path
+/// The objects and closures of `graph` whose V8 id is odd and above `base_max` (created after the
+/// moment whose largest id that was), still reached from a root, grouped by class and path
 /// shape as [`GrowthTracker`] groups them, joined with the objects of that class that the same
 /// function allocated (the innermost outside Node's own code): one leak reached by several paths (a
 /// timer in the timer list and in the app's array) is one group, and so are its members whose
@@ -549,7 +552,7 @@ impl KeyUnion {
 /// of at least `min_count` objects that retain at least `min_bytes`, largest first.
 pub fn new_since(
     graph: &HeapGraph,
-    old: impl Fn(u32) -> bool,
+    base_max: u32,
     min_count: u64,
     min_bytes: u64,
 ) -> Vec<NewSince> {
@@ -562,7 +565,7 @@ pub fn new_since(
     let mut members: Vec<(u32, u32, String, u32, usize)> = Vec::new();
     for node in 0..graph.node_count() as u32 {
         let id = graph.node_id(node);
-        if id.is_multiple_of(2) || old(id) || !counted(graph, node) || !paths.reached(node) {
+        if id.is_multiple_of(2) || id <= base_max || !counted(graph, node) || !paths.reached(node) {
             continue;
         }
         let class = display_name(graph, node);
@@ -797,23 +800,22 @@ mod tests {
         // The helper's ids: old nodes below 10, its closures from 1,000,001, new Sessions from
         // 2,000,001.
         let graph = file(&[0, 2, 0]);
-        let old = |id| id <= 1_999_999;
-        let groups = new_since(&graph, old, 1, 0);
+        let groups = new_since(&graph, 1_999_999, 1, 0);
         let shapes: Vec<_> = groups
             .iter()
             .map(|g| (g.class.as_str(), g.count, g.retained_size, g.stack.len()))
             .collect();
         assert_eq!(shapes, [("Session", 5, 200, 0)]);
-        let again = new_since(&file(&[0, 2, 0, 1]), old, 1, 0);
+        let again = new_since(&file(&[0, 2, 0, 1]), 1_999_999, 1, 0);
         assert!(
             again.iter().any(|g| g.key == groups[0].key && g.count == 7),
             "a group keeps its key in another snapshot: {again:?}"
         );
-        assert_eq!(new_since(&graph, old, 5, 0).len(), 1);
-        assert!(new_since(&graph, old, 6, 0).is_empty());
-        assert_eq!(new_since(&graph, old, 1, 200).len(), 1);
-        assert!(new_since(&graph, old, 1, 201).is_empty());
-        assert!(new_since(&graph, |id| id <= 2_000_099, 1, 0).is_empty());
+        assert_eq!(new_since(&graph, 1_999_999, 5, 0).len(), 1);
+        assert!(new_since(&graph, 1_999_999, 6, 0).is_empty());
+        assert_eq!(new_since(&graph, 1_999_999, 1, 200).len(), 1);
+        assert!(new_since(&graph, 1_999_999, 1, 201).is_empty());
+        assert!(new_since(&graph, 2_000_099, 1, 0).is_empty());
         let ids = &groups[0].ids;
         assert_eq!(alive(&graph, ids), *ids);
         assert_eq!(alive(&file(&[0]), ids), [ids[0]], "the others are gone");
@@ -842,7 +844,7 @@ mod tests {
             [1, 2, 6],
         ];
         let graph = HeapGraph::read(snapshot(&nodes, &edges, &STRINGS).as_bytes()).unwrap();
-        let groups = new_since(&graph, |id| id < 2_000_000, 1, 0);
+        let groups = new_since(&graph, 1_999_999, 1, 0);
         let shapes: Vec<_> = groups.iter().map(|g| (g.class.as_str(), g.count)).collect();
         assert_eq!(shapes, [("Session", 3)]);
         let example: Vec<_> = groups[0].path.iter().map(|s| s.edge.as_str()).collect();

@@ -42,21 +42,22 @@ pub(crate) fn link_of(edge: &str, node: &str, node_type: &str) -> u64 {
 /// The shape of the link into `node` through `edge`, from the snapshot's own names.
 /// (A property named by digits, which a report withholds, is a numbered slot here too.)
 pub(crate) fn link(graph: &HeapGraph, node: u32, edge: u32) -> u64 {
+    link_named(graph, node, edge, &display_name(graph, node))
+}
+
+/// [`link`] for a caller that has the node's [`display_name`] already.
+pub(crate) fn link_named(graph: &HeapGraph, node: u32, edge: u32, name: &str) -> u64 {
     let edge = edge as usize;
     let numbered = graph.edge_is_indexed(edge)
         || graph
             .edge_name_str(edge)
             .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
-    let name = if numbered {
+    let edge_name = if numbered {
         "[x]".to_owned()
     } else {
         graph.edge_name(edge)
     };
-    link_of(
-        &name,
-        &display_name(graph, node),
-        graph.node_type_name(node),
-    )
+    link_of(&edge_name, name, graph.node_type_name(node))
 }
 
 /// A stretch of a path: `period` links starting at `start`, `repeat` times in a row (a single
